@@ -1,0 +1,163 @@
+"""The edgecap captioner: a small CNN encoder, soft attention and an LSTMCell decoder.
+
+The module satisfies docs/MODEL_CONTRACT.md: ``encode`` and ``step`` are exported TorchScript methods and
+every state tensor has the batch (or beam) on dimension 0. ``forward`` is only used for training
+(teacher forcing) and is not part of the contract.
+"""
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int
+    conv_channels: List[int] = field(default_factory=lambda: [32, 64, 96, 128, 192])
+    conv_strides: List[int] = field(default_factory=lambda: [2, 2, 2, 2, 1])
+    embed_dim: int = 128
+    attention_dim: int = 128
+    decoder_dim: int = 256
+    dropout: float = 0.3
+    image_size: int = 128
+
+    @property
+    def encoder_dim(self) -> int:
+        return self.conv_channels[-1]
+
+    @property
+    def grid(self) -> int:
+        size = self.image_size
+        for s in self.conv_strides:
+            size = (size + 2 * 1 - 3) // s + 1
+        return size
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def conv_block(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
+
+
+class Captioner(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        blocks = []
+        cin = 3
+        for cout, stride in zip(cfg.conv_channels, cfg.conv_strides):
+            blocks.append(conv_block(cin, cout, stride))
+            cin = cout
+        self.encoder = nn.Sequential(*blocks)
+        E, A, D, M = cfg.encoder_dim, cfg.attention_dim, cfg.decoder_dim, cfg.embed_dim
+        self.enc_att = nn.Linear(E, A)
+        self.dec_att = nn.Linear(D, A)
+        self.full_att = nn.Linear(A, 1)
+        self.init_h = nn.Linear(E, D)
+        self.init_c = nn.Linear(E, D)
+        self.f_beta = nn.Linear(D, E)
+        self.embedding = nn.Embedding(cfg.vocab_size, M)
+        self.lstm = nn.LSTMCell(M + E, D)
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.fc = nn.Linear(D, cfg.vocab_size)
+
+    # ---- contract -------------------------------------------------------------------------------
+    @torch.jit.export
+    def encode(self, image: Tensor) -> Dict[str, Tensor]:
+        x = self.encoder(image)                            # [B, E, g, g]
+        feats = x.flatten(2).transpose(1, 2).contiguous()  # [B, R, E]
+        proj = self.enc_att(feats)                         # [B, R, A], done once per image
+        mean = feats.mean(1)
+        h = torch.tanh(self.init_h(mean))
+        c = torch.tanh(self.init_c(mean))
+        alpha = torch.zeros(feats.size(0), feats.size(1), dtype=feats.dtype, device=feats.device)
+        return {"feats": feats, "proj": proj, "h": h, "c": c, "alpha": alpha}
+
+    @torch.jit.export
+    def step(self, tokens: Tensor, state: Dict[str, Tensor]) -> Tuple[Tensor, Dict[str, Tensor]]:
+        feats = state["feats"]
+        proj = state["proj"]
+        logits, h, c, alpha = self._decode(self.embedding(tokens), feats, proj, state["h"], state["c"])
+        new_state: Dict[str, Tensor] = {"feats": feats, "proj": proj, "h": h, "c": c, "alpha": alpha}
+        return F.log_softmax(logits.float(), dim=1), new_state
+
+    # ---- shared by step and training ------------------------------------------------------------
+    def _decode(self, emb: Tensor, feats: Tensor, proj: Tensor, h: Tensor,
+                c: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+        att = torch.tanh(proj + self.dec_att(h).unsqueeze(1))        # [B, R, A]
+        alpha = F.softmax(self.full_att(att).squeeze(2), dim=1)      # [B, R]
+        context = torch.bmm(alpha.unsqueeze(1), feats).squeeze(1)    # [B, E]
+        context = torch.sigmoid(self.f_beta(h)) * context
+        h, c = self.lstm(torch.cat([emb, context], dim=1), (h, c))
+        logits = self.fc(self.dropout(h))
+        return logits, h, c, alpha
+
+    def forward(self, images: Tensor, tokens: Tensor) -> Tuple[Tensor, Tensor]:
+        """Teacher forcing. tokens: [B, T] starting with <start>; returns logits [B, T-1, V] that predict
+        tokens[:, 1:], and the attention weights [B, T-1, R]."""
+        state = self.encode(images)
+        feats, proj, h, c = state["feats"], state["proj"], state["h"], state["c"]
+        emb = self.embedding(tokens)
+        outs, alphas = [], []
+        for t in range(tokens.size(1) - 1):
+            logits, h, c, alpha = self._decode(emb[:, t], feats, proj, h, c)
+            outs.append(logits)
+            alphas.append(alpha)
+        return torch.stack(outs, 1), torch.stack(alphas, 1)
+
+
+# ---- BatchNorm folding (export) ---------------------------------------------------------------------
+def fold_batchnorm(model: Captioner) -> Captioner:
+    """Return the model with every Conv+BN pair folded into one Conv with bias (eval semantics)."""
+    model = model.eval()
+    for block in model.encoder:
+        conv, bn = block[0], block[1]
+        if not isinstance(bn, nn.BatchNorm2d):
+            continue
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                          conv.padding, bias=True)
+        with torch.no_grad():
+            fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
+            bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
+            fused.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+        block[0] = fused
+        block[1] = nn.Identity()
+    return model
+
+
+# ---- counting ---------------------------------------------------------------------------------------
+def count_parameters(model: nn.Module) -> Tuple[int, int]:
+    """(parameters, non-zero parameters). Works for eager float models."""
+    total = nonzero = 0
+    for p in model.parameters():
+        total += p.numel()
+        nonzero += int(torch.count_nonzero(p).item())
+    return total, nonzero
+
+
+def count_macs(cfg: ModelConfig, steps: int = 15) -> Dict[str, int]:
+    """Multiply-accumulates of one caption: encode once plus `steps` decoder steps (batch 1).
+    Counts conv, linear and LSTMCell products; element-wise ops and softmax are not counted."""
+    size = cfg.image_size
+    cin = 3
+    conv = 0
+    for cout, stride in zip(cfg.conv_channels, cfg.conv_strides):
+        size = (size + 2 - 3) // stride + 1
+        conv += cout * cin * 9 * size * size
+        cin = cout
+    R = size * size
+    E, A, D, M, V = cfg.encoder_dim, cfg.attention_dim, cfg.decoder_dim, cfg.embed_dim, cfg.vocab_size
+    encode_linear = R * E * A + 2 * E * D              # enc_att over regions, init_h, init_c
+    step = (D * A + R * A                              # dec_att, full_att
+            + R * E                                    # weighted sum of features
+            + D * E                                    # f_beta gate
+            + 4 * D * (M + E) + 4 * D * D              # LSTMCell
+            + D * V)                                   # output layer
+    return {"encode": conv + encode_linear, "step": step, "steps": steps,
+            "total": conv + encode_linear + steps * step}
