@@ -1,0 +1,89 @@
+#pragma once
+// One loaded model variant (file + precision + device) and the captioning of one frame.
+// LibTorch stays behind the pimpl: including this header does not pull in torch.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "edgecap/metadata.h"
+#include "edgecap/precision.h"
+
+namespace edgecap {
+
+struct LoadOptions {
+  std::string path;                      // a regular file; TorchScript is code: load only files you trust
+  Precision precision = Precision::kFP32;  // kINT8 expects a quantized file (precision "int8" in metadata)
+  Device device = Device::kCPU;
+  bool verify = true;                    // run the contract check (trial encode + step) after loading
+};
+
+struct LoadInfo {
+  std::string path;
+  uint64_t file_bytes = 0;
+  std::string sha256;                    // hex digest of the file
+  double load_ms = 0.0;                  // torch::jit::load + conversion + verification
+  std::string quantized_engine;          // engine in force while this model runs ("" if not INT8)
+};
+
+struct StageTimes {
+  double preprocess_ms = 0.0;
+  double encode_ms = 0.0;
+  double decode_ms = 0.0;
+  double total_ms = 0.0;                 // preprocess + encode + decode, as one wall-clock span
+};
+
+struct Caption {
+  std::string text;                      // words joined by spaces
+  std::vector<std::string> words;
+  std::vector<int64_t> tokens;
+  std::vector<float> token_log_probs;
+  float score = 0.0f;
+  bool finished = false;                 // reached <end> within max_caption_length
+  int steps = 0;
+  int grid_h = 0;
+  int grid_w = 0;
+  std::vector<std::vector<float>> attention;  // one grid_h*grid_w map per word (empty if the model has none)
+  StageTimes times;
+};
+
+class Captioner {
+ public:
+  // Loads and verifies; throws ModelError (missing file, not a regular file, corrupt, contract broken,
+  // precision not available on this build/device) with a message that says what to do.
+  explicit Captioner(const LoadOptions& options);
+  ~Captioner();
+  Captioner(const Captioner&) = delete;
+  Captioner& operator=(const Captioner&) = delete;
+
+  Caption caption(const cv::Mat& frame, int beam = 1);
+
+  const ModelMetadata& metadata() const;
+  const LoadInfo& load_info() const;
+  Precision precision() const;
+  Device device() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads only the metadata of a model file (fast; no verification run). Throws ModelError.
+ModelMetadata read_model_metadata(const std::string& path);
+
+// Runtime facts about the LibTorch build, for menus and reports.
+struct RuntimeInfo {
+  std::string torch_version;
+  bool cuda_available = false;
+  int intra_op_threads = 0;
+  int inter_op_threads = 0;
+  std::vector<std::string> quantized_engines;  // supported engines, e.g. {"qnnpack", "onednn"}
+  std::string parallel_info;                    // at::get_parallel_info(), one line per fact
+};
+RuntimeInfo runtime_info();
+// Sets LibTorch intra-op threads (0 = one per physical core). Call before the first inference.
+void configure_threads(int threads);
+
+}  // namespace edgecap

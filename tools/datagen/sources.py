@@ -1,0 +1,332 @@
+"""Curated sprite sources for COCO categories, and the sprite loader.
+
+Every entry below was chosen by hand (name and, for most, a look at the
+image); nothing is matched by keyword, because a wrong mapping teaches the
+model a lie.  Sources (see samples/README.md for licences):
+
+- ``emoji``    Noto Color Emoji (apt fonts-noto-color-emoji), flat cartoon style.
+- ``tuxpaint`` Tux Paint stamps (apt tuxpaint-stamps-default): photo cut-outs
+               and cartoon drawings (PNG, and SVG rendered with rsvg-convert).
+- ``sh3d``     Sweet Home 3D furniture icons (apt sweethome3d-furniture):
+               small 3-D renders; referenced by the catalogue's item name.
+
+Categories and their sources (``CATEGORY_SOURCES`` is the authority):
+
+- emoji + tuxpaint + sh3d: person, bicycle, car, truck, bird, cat, dog, horse,
+  umbrella, handbag, sports ball, tennis racket?, bottle, cup, fork, knife,
+  spoon, toilet, laptop, cell phone, clock, scissors, teddy bear (see table)
+- only one source: many (e.g. fire hydrant, bench, oven, toaster, sink,
+  remote, dining table: sh3d only; wine glass, donut, frisbee, skis: emoji only)
+- not available: parking meter, hair drier, baseball bat, baseball glove,
+  snowboard, surfboard.
+
+``describe_sources()`` prints the exact per-category table.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import zipfile
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
+TUXPAINT_DIR = "/usr/share/tuxpaint/stamps"
+SH3D_DIR = "/usr/share/sweethome3d/furniture"
+
+# Sprites are stored with this longest side (pixels); scenes scale them down.
+SPRITE_MAX = 112
+
+E = "emoji"
+T = "tuxpaint"
+S = "sh3d"
+
+# category -> list of (source, reference).  emoji: the code point sequence;
+# tuxpaint: path under /usr/share/tuxpaint/stamps; sh3d: exact item name
+# (all catalogue items with that name).
+CATEGORY_SOURCES: dict[str, list[tuple[str, str]]] = {
+    "person": [(E, "\U0001F9CD"), (E, "\U0001F6B6"), (E, "\U0001F3C3"),
+               (T, "people/fireman240a.png"), (T, "people/cartoon/woman_doctor.svg"),
+               (T, "people/cartoon/man_in_suit.svg"), (T, "people/cartoon/woman_nurse.svg"),
+               (T, "people/cartoon/woman_police_officer_1.svg"),
+               (S, "Male"), (S, "Female"), (S, "Boy"), (S, "Girl")],
+    "bicycle": [(E, "\U0001F6B2"), (T, "vehicles/cycle/bluebike.svg"),
+                (S, "Bicycle"), (S, "Bike")],
+    "car": [(E, "\U0001F697"), (E, "\U0001F699"),
+            (T, "vehicles/auto/sedan.png"), (T, "vehicles/auto/beetle.png"),
+            (T, "vehicles/auto/sportscar2.png"), (T, "vehicles/auto/sportscar.svg"),
+            (S, "Chevrolet"), (S, "Ford Focus"), (S, "Renault Scenic"),
+            (S, "Seat Leon"), (S, "VW new beetle"), (S, "Peugeot 308 CC"),
+            (S, "Smart car"), (S, "SUV")],
+    "motorcycle": [(E, "\U0001F3CD\uFE0F"), (T, "vehicles/cycle/motorbike.svg"),
+                   (S, "Motorbike"), (S, "Yamaha YZR R6")],
+    "airplane": [(E, "\u2708\uFE0F"), (E, "\U0001F6E9\uFE0F"),
+                 (T, "vehicles/flight/planes/747.png"), (T, "vehicles/flight/planes/plane.svg"),
+                 (S, "Biplane")],
+    "bus": [(E, "\U0001F68C"), (T, "vehicles/masstransit/green_korean_bus.png"),
+            (T, "vehicles/masstransit/cartoon/schoolbus.svg"),
+            (T, "vehicles/masstransit/cartoon/double_decker_bus.png"),
+            (S, "Bus"), (S, "City bus")],
+    "train": [(E, "\U0001F686"), (E, "\U0001F682"), (T, "vehicles/locomotive/white_train.svg")],
+    "truck": [(E, "\U0001F69A"), (E, "\U0001F6FB"), (T, "vehicles/auto/truck.png"),
+              (T, "vehicles/garbagetruck.png"), (T, "vehicles/blue_truck.svg"),
+              (S, "Truck"), (S, "Van")],
+    "boat": [(E, "\u26F5"), (E, "\U0001F6A4"), (E, "\U0001F6F6"),
+             (T, "vehicles/ship/sail_boat1.svg"), (T, "vehicles/ship/sail_boat2.svg"),
+             (T, "vehicles/ship/cartoon/tugboat.png"), (S, "Rowboat")],
+    "traffic light": [(E, "\U0001F6A6"), (T, "town/roadsigns/stoplight_01_red.png"),
+                      (T, "town/roadsigns/stoplight_02_yellow.png"),
+                      (T, "town/roadsigns/stoplight_03_green.png")],
+    "fire hydrant": [(S, "Fire hydrant")],
+    "stop sign": [(E, "\U0001F6D1"), (T, "town/roadsigns/stop.png")],
+    "bench": [(S, "Bench"), (S, "Concrete bench"), (S, "Painted bench"), (S, "Wood bank")],
+    "bird": [(E, "\U0001F426"), (E, "\U0001F54A\uFE0F"),
+             (T, "animals/birds/blackbird.png"), (T, "animals/birds/pigeon.png"),
+             (T, "animals/birds/crow.png"), (T, "animals/birds/magpie.png"),
+             (T, "animals/birds/lark.png"), (T, "animals/birds/swallow.svg")],
+    "cat": [(E, "\U0001F408"), (T, "seasonal/halloween/blackcat.png"),
+            (T, "animals/mammals/cats/kitten.svg"), (S, "Cat"), (S, "Siamese cat")],
+    "dog": [(E, "\U0001F415"), (E, "\U0001F429"), (T, "animals/mammals/dogs/dog.png"),
+            (S, "Dog"), (S, "Bulldog")],
+    "horse": [(E, "\U0001F40E"), (T, "animals/mammals/equines/horse.png"), (S, "Horse")],
+    "sheep": [(E, "\U0001F411"), (T, "animals/mammals/bovines/sheep.png"),
+              (T, "animals/mammals/bovines/sheep_lamb.png"), (T, "animals/mammals/bovines/ram.png")],
+    "cow": [(E, "\U0001F404"), (T, "animals/mammals/bovines/cow.png"),
+            (T, "animals/mammals/bovines/cow_white.png"), (T, "animals/mammals/bovines/bull.png")],
+    "elephant": [(E, "\U0001F418"), (T, "animals/mammals/elephant.png")],
+    "bear": [(T, "animals/mammals/bears/bear.png"), (T, "animals/mammals/bears/european-bear.png")],
+    "zebra": [(T, "animals/mammals/equines/zebra.png"), (T, "animals/mammals/equines/zebra2.svg")],
+    "giraffe": [(T, "animals/mammals/giraffe.png")],
+    "backpack": [(E, "\U0001F392"), (S, "Backpack")],
+    "umbrella": [(E, "\u2602\uFE0F"), (E, "\U0001F302"), (T, "household/umbrella.svg"), (S, "Umbrella")],
+    "handbag": [(E, "\U0001F45C"), (T, "clothes/red_handbag.svg"), (S, "Handbag")],
+    "tie": [(E, "\U0001F454")],
+    "suitcase": [(E, "\U0001F9F3"), (S, "Suitcase")],
+    "frisbee": [(E, "\U0001F94F")],
+    "skis": [(E, "\U0001F3BF")],
+    "sports ball": [(E, "\u26BD"), (E, "\U0001F3C0"), (E, "\U0001F3D0"), (E, "\U0001F3BE"),
+                    (T, "sports/basketball.png"), (T, "sports/soccer.png"),
+                    (T, "sports/tennis_ball.png"), (T, "sports/cartoon/volleyball.png"),
+                    (S, "Basketball"), (S, "Soccer ball")],
+    "kite": [(E, "\U0001FA81"), (T, "hobbies/kite.svg")],
+    "skateboard": [(E, "\U0001F6F9"), (S, "Skateboard")],
+    "tennis racket": [(T, "sports/tennis_racket.png"), (S, "Tennis racket")],
+    "bottle": [(E, "\U0001F37E"), (T, "household/dishes/bottle.svg"),
+               (S, "Bottle"), (S, "Wine bottle"), (S, "Beer bottle")],
+    "wine glass": [(E, "\U0001F377")],
+    "cup": [(E, "\u2615"), (E, "\U0001F964"), (T, "household/dishes/mug.png"),
+            (T, "household/dishes/coffeecup.svg"), (S, "Cup"), (S, "Coffee cup"), (S, "Coffee mug")],
+    "fork": [(T, "household/dishes/fork.svg"), (T, "household/dishes/cartoon/fork.svg"), (S, "Fork")],
+    "knife": [(E, "\U0001F52A"), (T, "household/dishes/knife.svg"), (S, "Knife"), (S, "Kitchen knife")],
+    "spoon": [(E, "\U0001F944"), (T, "household/dishes/spoon.svg"),
+              (T, "household/dishes/cartoon/spoon.svg"), (S, "Spoon")],
+    "bowl": [(E, "\U0001F963"), (S, "Bowl")],
+    "banana": [(E, "\U0001F34C"), (T, "food/fruit/banana.png"), (T, "food/fruit/cartoon/banana.png")],
+    "apple": [(E, "\U0001F34E"), (E, "\U0001F34F"), (T, "food/fruit/apple_red.png"),
+              (T, "food/fruit/apple_green.png"), (T, "food/fruit/apple_fuji.png"),
+              (T, "food/fruit/apple_granny_smith.png"), (T, "food/fruit/cartoon/apple.png")],
+    "sandwich": [(E, "\U0001F96A")],
+    "orange": [(E, "\U0001F34A"), (T, "food/fruit/orange.png"), (T, "food/fruit/mandarine.png"),
+               (T, "food/fruit/cartoon/orange.png")],
+    "broccoli": [(E, "\U0001F966"), (T, "food/vegetables/broccoli.png")],
+    "carrot": [(E, "\U0001F955"), (T, "food/vegetables/carrot.png")],
+    "hot dog": [(E, "\U0001F32D"), (S, "Hot dog")],
+    "pizza": [(E, "\U0001F355"), (T, "food/pizza.png")],
+    "donut": [(E, "\U0001F369")],
+    "cake": [(E, "\U0001F382"), (E, "\U0001F370"), (T, "food/dessert/cartoon/birthday_cake.png"),
+             (T, "food/dessert/cartoon/pink_cake.png"), (S, "Birthday cake")],
+    "chair": [(E, "\U0001FA91"), (S, "Chair"), (S, "Folding chair"), (S, "Oak chair"),
+              (S, "Plastic chair"), (S, "Cafe chair")],
+    "couch": [(S, "Sofa"), (S, "Couch"), (S, "Sofa 2 seats"), (S, "Sofa 3 seats"), (S, "Burlap sofa")],
+    "potted plant": [(E, "\U0001FAB4"), (S, "Plant"), (S, "Indoor plant"),
+                     (S, "Decorative plant"), (S, "Little plant"), (S, "Ficus")],
+    "bed": [(E, "\U0001F6CF\uFE0F"), (S, "Bed"), (S, "Child bed")],
+    "dining table": [(S, "Table"), (S, "Round table"), (S, "Wooden table"), (S, "Oak table")],
+    "toilet": [(E, "\U0001F6BD"), (T, "household/toilet.png"), (S, "Toilets unit")],
+    "tv": [(E, "\U0001F4FA"), (S, "TV"), (S, "Wall flat TV")],
+    "laptop": [(E, "\U0001F4BB"), (T, "household/electronics/laptop.svg"), (S, "Laptop")],
+    "mouse": [(E, "\U0001F5B1\uFE0F"), (T, "household/electronics/mouse.svg")],
+    "remote": [(S, "TV remote control")],
+    "keyboard": [(E, "\u2328\uFE0F"), (S, "Keyboard")],
+    "cell phone": [(E, "\U0001F4F1"), (T, "household/electronics/mobile.svg"),
+                   (S, "Mobile phone"), (S, "Apple iPhone")],
+    "microwave": [(T, "household/microwave.svg"), (S, "Microwave")],
+    "oven": [(S, "Oven"), (S, "Cooker"), (S, "Stove")],
+    "toaster": [(S, "Toaster")],
+    "sink": [(S, "Sink"), (S, "Washbasin")],
+    "refrigerator": [(T, "household/fridge.svg"), (S, "Fridge"), (S, "Refrigerator")],
+    "book": [(E, "\U0001F4D5"), (E, "\U0001F4D8"), (E, "\U0001F4D7"), (S, "Book")],
+    "clock": [(E, "\U0001F570\uFE0F"), (E, "\u23F0"), (T, "symbols/clock.svg"), (S, "Clock")],
+    "vase": [(S, "Vase")],
+    "scissors": [(E, "\u2702\uFE0F"), (T, "household/arttools/scissors_small_open.png"), (S, "Scissors")],
+    "teddy bear": [(E, "\U0001F9F8"), (T, "animals/mammals/bears/cartoon/teddy_bear.png"),
+                   (T, "animals/mammals/bears/toys/edward_bear.png"), (S, "Teddy bear")],
+    "toothbrush": [(E, "\U0001FAA5")],
+}
+
+
+class Sprite:
+    """One RGBA cut-out, cropped to its visible pixels."""
+
+    __slots__ = ("category", "source", "ref", "image")
+
+    def __init__(self, category: str, source: str, ref: str, image: Image.Image):
+        self.category = category
+        self.source = source
+        self.ref = ref
+        self.image = image
+
+    def __repr__(self):
+        return f"Sprite({self.category!r}, {self.source!r}, {self.ref!r}, {self.image.size})"
+
+
+def _crop_and_fit(img: Image.Image, max_side: int = SPRITE_MAX) -> Image.Image | None:
+    img = img.convert("RGBA")
+    alpha = np.asarray(img)[:, :, 3]
+    ys, xs = np.nonzero(alpha > 24)
+    if len(xs) == 0:
+        return None
+    img = img.crop((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+    w, h = img.size
+    scale = max_side / max(w, h)
+    if scale < 1.0:
+        img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.LANCZOS)
+    return img
+
+
+_emoji_font = None
+
+
+def render_emoji(seq: str) -> Image.Image | None:
+    global _emoji_font
+    if _emoji_font is None:
+        _emoji_font = ImageFont.truetype(EMOJI_FONT, 109)
+    canvas = Image.new("RGBA", (160, 160), (0, 0, 0, 0))
+    ImageDraw.Draw(canvas).text((10, 10), seq, font=_emoji_font, embedded_color=True)
+    return _crop_and_fit(canvas)
+
+
+def load_tuxpaint(rel: str) -> Image.Image | None:
+    path = os.path.join(TUXPAINT_DIR, rel)
+    if not os.path.exists(path):
+        return None
+    if path.endswith(".svg"):
+        png = subprocess.run(["rsvg-convert", "-w", "256", "-a", path],
+                             check=True, capture_output=True).stdout
+        img = Image.open(io.BytesIO(png))
+    else:
+        img = Image.open(path)
+        img.draft("RGBA", (512, 512))
+    return _crop_and_fit(img)
+
+
+def _parse_properties(text: str) -> dict[str, str]:
+    props = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line[0] in "#!" or "=" not in line:
+            continue
+        k, v = line.split("=", 1)
+        v = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), v.strip())
+        props[k.strip()] = v
+    return props
+
+
+def sh3d_index() -> dict[str, list[tuple[str, str]]]:
+    """item name -> [(catalogue file, icon path inside it)] for all catalogues."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    if not os.path.isdir(SH3D_DIR):
+        return index
+    for fn in sorted(os.listdir(SH3D_DIR)):
+        if not fn.endswith(".sh3f"):
+            continue
+        path = os.path.join(SH3D_DIR, fn)
+        with zipfile.ZipFile(path) as z:
+            props = _parse_properties(z.read("PluginFurnitureCatalog.properties").decode("latin-1"))
+        for k, name in props.items():
+            m = re.fullmatch(r"name#(\d+)", k)
+            if not m:
+                continue
+            icon = props.get(f"icon#{m.group(1)}")
+            if icon:
+                index.setdefault(name, []).append((path, icon.lstrip("/")))
+    for v in index.values():
+        v.sort()
+    return index
+
+
+def load_sh3d_icon(zip_path: str, member: str) -> Image.Image | None:
+    with zipfile.ZipFile(zip_path) as z:
+        try:
+            data = z.read(member)
+        except KeyError:
+            return None
+    return _crop_and_fit(Image.open(io.BytesIO(data)))
+
+
+def load_sprites(categories=None, verbose: bool = False) -> dict[str, list[Sprite]]:
+    """Load every available sprite.  Deterministic order; missing files are skipped."""
+    index = sh3d_index()
+    out: dict[str, list[Sprite]] = {}
+    for cat, refs in CATEGORY_SOURCES.items():
+        if categories is not None and cat not in categories:
+            continue
+        sprites = []
+        for source, ref in refs:
+            try:
+                if source == E:
+                    imgs = [(ref, render_emoji(ref))] if os.path.exists(EMOJI_FONT) else []
+                elif source == T:
+                    imgs = [(ref, load_tuxpaint(ref))]
+                elif source == S:
+                    imgs = [(f"{os.path.basename(z)}:{m}", load_sh3d_icon(z, m))
+                            for z, m in index.get(ref, [])]
+                else:
+                    raise ValueError(source)
+            except (OSError, subprocess.CalledProcessError) as exc:
+                if verbose:
+                    print(f"skip {cat} {source} {ref!r}: {exc}")
+                continue
+            for r, img in imgs:
+                if img is None or min(img.size) < 6:
+                    if verbose:
+                        print(f"skip {cat} {source} {r!r}: empty")
+                    continue
+                sprites.append(Sprite(cat, source, r, img))
+        if sprites:
+            out[cat] = sprites
+    return out
+
+
+def describe_sources(sprites: dict[str, list[Sprite]]) -> dict[str, dict[str, int]]:
+    table = {}
+    for cat, ss in sprites.items():
+        counts: dict[str, int] = {}
+        for s in ss:
+            counts[s.source] = counts.get(s.source, 0) + 1
+        table[cat] = counts
+    return table
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    sp = load_sprites(verbose=True)
+    print(json.dumps(describe_sources(sp), indent=None))
+    print(len(sp), "categories")
+    if len(sys.argv) > 1:  # contact sheet: python3 sources.py sheet.png
+        cells = [s for ss in sp.values() for s in ss]
+        cols = 16
+        rows = (len(cells) + cols - 1) // cols
+        sheet = Image.new("RGB", (cols * 80, rows * 92), (200, 200, 200))
+        d = ImageDraw.Draw(sheet)
+        for i, s in enumerate(cells):
+            im = s.image.copy()
+            im.thumbnail((76, 76))
+            x, y = (i % cols) * 80, (i // cols) * 92
+            sheet.paste(im, (x + 2, y + 2), im)
+            d.text((x + 2, y + 80), f"{s.category[:9]} {s.source[0]}", fill=(0, 0, 0))
+        sheet.save(sys.argv[1])
