@@ -1,6 +1,9 @@
 """Shared helpers of the edgecap Python tools: vocabulary, metadata, saving/loading model files, the
 contract check and greedy/beam decoding through the exported ``encode``/``step`` methods."""
-import io
+import hashlib
+import os
+import sys
+import time
 import json
 import re
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -200,3 +203,123 @@ def beam_decode(module, image: torch.Tensor, beam: int = 3, max_len: int = MAX_C
         best = int(scores.argmax())
         return seqs[best]
     return max(finished, key=lambda f: f[0])[1]
+
+
+# ---- data -------------------------------------------------------------------------------------------
+def repo_root() -> str:
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def read_split(root: str, split: str) -> List[dict]:
+    with open(os.path.join(root, f"{split}.jsonl")) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def load_images(root: str, split: str, records: List[dict], size: int, cache_dir: Optional[str] = None,
+                log=print) -> torch.Tensor:
+    """All images of a split as one uint8 tensor [N,3,size,size], cached under data/cache/."""
+    import numpy as np
+    from PIL import Image
+
+    jsonl = os.path.join(root, f"{split}.jsonl")
+    st = os.stat(jsonl)
+    key = hashlib.sha1(f"{os.path.abspath(root)}|{split}|{st.st_size}|{st.st_mtime_ns}|{size}|{len(records)}"
+                       .encode()).hexdigest()[:16]
+    cache_dir = cache_dir or os.path.join(repo_root(), "data", "cache")
+    cache = os.path.join(cache_dir, f"{split}_{size}_{key}.npy")
+    if os.path.exists(cache):
+        arr = np.load(cache, mmap_mode=None)
+        if arr.shape[0] == len(records):
+            return torch.from_numpy(arr)
+    arr = np.empty((len(records), 3, size, size), dtype=np.uint8)
+    t0 = time.time()
+    for i, rec in enumerate(records):
+        with Image.open(os.path.join(root, rec["image"])) as im:
+            im = im.convert("RGB")
+            if im.size != (size, size):
+                im = im.resize((size, size), Image.BILINEAR)
+            arr[i] = np.asarray(im).transpose(2, 0, 1)
+        if (i + 1) % 5000 == 0:
+            log(f"  loaded {i + 1}/{len(records)} {split} images ({time.time() - t0:.0f}s)")
+    os.makedirs(cache_dir, exist_ok=True)
+    tmp = cache + ".tmp.npy"
+    np.save(tmp, arr)
+    os.replace(tmp, cache)
+    return torch.from_numpy(arr)
+
+
+def normalise(images_u8: torch.Tensor) -> torch.Tensor:
+    x = images_u8.float().div_(255.0)
+    mean = torch.tensor(MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+FAKE_CATEGORIES = ["car", "cup", "umbrella", "chair", "apple", "kite"]
+FAKE_COLOURS = {"red": (220, 30, 30), "blue": (30, 60, 220), "yellow": (235, 220, 30),
+                "green": (30, 170, 40), "black": (15, 15, 15), "white": (245, 245, 245)}
+FAKE_BACKGROUNDS = {"grass": (90, 160, 70), "beach": (225, 205, 150), "snow": (235, 240, 250),
+                    "road": (90, 90, 95)}
+
+
+def write_fake_dataset(root: str, n_train: int = 300, n_val: int = 60, n_test: int = 60, seed: int = 0) -> None:
+    """A stand-in dataset in the real format: coloured shapes named like COCO categories. For developing
+    the tools before the real generator's output exists; the images are trivially easy."""
+    import random
+
+    from PIL import Image, ImageDraw
+    sys.path.insert(0, os.path.join(repo_root(), "tools"))
+    from datagen.grammar import background_phrase, noun_phrase
+
+    rng = random.Random(seed)
+    shapes = {c: i for i, c in enumerate(FAKE_CATEGORIES)}
+    for split, n in (("train", n_train), ("val", n_val), ("test", n_test)):
+        os.makedirs(os.path.join(root, "images", split), exist_ok=True)
+        lines = []
+        for k in range(n):
+            sid = f"{split}_{k:06d}"
+            bg = rng.choice(list(FAKE_BACKGROUNDS))
+            im = Image.new("RGB", (128, 128), FAKE_BACKGROUNDS[bg])
+            d = ImageDraw.Draw(im)
+            cats = rng.sample(FAKE_CATEGORIES, rng.randint(1, 2))
+            objects, slots = [], list(range(4))
+            rng.shuffle(slots)
+            xs = []
+            for ci, cat in enumerate(cats):
+                count = rng.randint(1, 2)
+                colour = rng.choice(list(FAKE_COLOURS))
+                boxes = []
+                for _ in range(count):
+                    s = slots.pop()
+                    x0, y0 = 8 + 30 * s, 40 + rng.randint(-10, 30)
+                    box = [x0, y0, x0 + 24, y0 + 24]
+                    shape = shapes[cat]
+                    fill = FAKE_COLOURS[colour]
+                    if shape % 3 == 0:
+                        d.rectangle(box, fill=fill)
+                    elif shape % 3 == 1:
+                        d.ellipse(box, fill=fill)
+                    else:
+                        d.polygon([(x0 + 12, y0), (x0, y0 + 24), (x0 + 24, y0 + 24)], fill=fill)
+                    if shape >= 3:
+                        d.line([box[0], box[1], box[2], box[3]], fill=(128, 0, 128), width=3)
+                    boxes.append(box)
+                objects.append({"category": cat, "count": count, "colour": colour, "source": "fake",
+                                "boxes": boxes})
+                xs.append(sum(b[0] for b in boxes) / len(boxes))
+            phrases = [noun_phrase(o["category"], o["count"]) for o in objects]
+            cphrases = [noun_phrase(o["category"], o["count"], o["colour"]) for o in objects]
+            bgp = background_phrase(bg)
+            captions = [" and ".join(phrases) + " " + bgp, " and ".join(cphrases) + " " + bgp]
+            relations = []
+            if len(objects) == 2:
+                a, b = objects
+                rel = "left of" if xs[0] < xs[1] else "right of"
+                relations.append({"subject": a["category"], "relation": rel, "object": b["category"]})
+                captions.append(f"{cphrases[0]} to the {rel.split()[0]} of {cphrases[1]}")
+            path = f"images/{split}/{sid}.png"
+            im.save(os.path.join(root, path))
+            lines.append(json.dumps({"id": sid, "image": path, "captions": captions, "objects": objects,
+                                     "background": bg, "relations": relations}))
+        with open(os.path.join(root, f"{split}.jsonl"), "w") as f:
+            f.write("\n".join(lines) + "\n")

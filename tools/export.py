@@ -76,12 +76,12 @@ def export_model(model: Captioner, vocab, out_path: str, *, variant: str, varian
     """Write out_path (FP32, BN folded) and, when int8, the *.int8.pt sibling. Returns a summary."""
     cfg = model.cfg
     model = copy.deepcopy(model).eval()
-    params, nonzero = count_parameters(model)  # before folding: counts what was trained
     macs = count_macs(cfg)["total"]
     if images is None:
         images = sample_images(cfg)
     reference = copy.deepcopy(model).eval()
     folded = fold_batchnorm(model)
+    params, nonzero = count_parameters(folded)  # what the file holds (BatchNorm folded into the convs)
     scripted = torch.jit.script(folded)
     diff = verify(reference, scripted, images, FP32_TOLERANCE, out_path)
     meta = make_metadata(vocab=vocab, cfg=cfg, variant=variant, variant_detail=variant_detail,

@@ -16,6 +16,7 @@ Broken kinds (each violates one rule of docs/MODEL_CONTRACT.md):
   wrong-shape     step returns log-probs laid out [V, B] instead of [B, V]
 """
 import argparse
+import copy
 import json
 import os
 import sys
@@ -59,7 +60,7 @@ TEST_TRAINING = {"data": "none: random seeded weights (tools/make_test_model.py)
 
 
 def tiny_metadata(model: Captioner, vocab=TEST_VOCAB) -> dict:
-    params, nonzero = count_parameters(model)
+    params, nonzero = count_parameters(fold_batchnorm(copy.deepcopy(model)))
     return make_metadata(vocab=vocab, cfg=model.cfg, variant="test",
                          variant_detail="tiny random model for tests, captions are meaningless",
                          precision="fp32", parameters=params, nonzero_parameters=nonzero,

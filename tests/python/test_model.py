@@ -11,7 +11,8 @@ import torch
 from common import END, START, check_contract, load_scripted
 import export
 import make_test_model as mtm
-from edgecap_model import Captioner, count_macs, count_parameters
+from edgecap_model import Captioner, ModelConfig, count_macs, count_parameters
+import prune
 
 
 # ---- the committed files ----------------------------------------------------------------------------
@@ -115,7 +116,8 @@ def test_metadata_round_trip(tmp_path):
     torch.jit.load(out, _extra_files=extra)
     meta = json.loads(extra["edgecap.json"])
     model = mtm.tiny_model()
-    params, nonzero = count_parameters(model)
+    params, nonzero = count_parameters(export.fold_batchnorm(mtm.tiny_model()))
+    assert params < count_parameters(model)[0]  # BatchNorm is folded away in the file
     assert meta["format_version"] == 1
     assert meta["parameters"] == params and meta["nonzero_parameters"] == nonzero
     assert meta["macs"] == count_macs(model.cfg)["total"]
@@ -161,3 +163,88 @@ def test_bn_folding_is_exact():
     before = model.encode(img)["feats"]
     after = export.fold_batchnorm(model).encode(img)["feats"]
     assert torch.allclose(before, after, atol=1e-5)
+
+
+# ---- pruning ----------------------------------------------------------------------------------------
+def small_model(seed=0):
+    torch.manual_seed(seed)
+    cfg = ModelConfig(vocab_size=20, conv_channels=[8, 12, 16], conv_strides=[2, 2, 2], embed_dim=10,
+                      attention_dim=10, decoder_dim=20, dropout=0.0, image_size=32)
+    m = Captioner(cfg)
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_var.uniform_(0.5, 2.0)
+                mod.weight.uniform_(0.2, 2.0)
+    return m.eval()
+
+
+def _logprobs(model, img, tokens):
+    state = model.encode(img)
+    outs = []
+    for t in tokens:
+        lp, state = model.step(t, state)
+        outs.append(lp)
+    return torch.stack(outs)
+
+
+def test_structured_prune_with_ratio_zero_is_identity():
+    """Rebuilding with every unit kept must reproduce the model exactly: checks the slicing bookkeeping."""
+    m = small_model()
+    same = prune.structured_prune(m, 0.0)
+    img = torch.randn(2, 3, 32, 32)
+    toks = [torch.tensor([START, START]), torch.tensor([5, 7]), torch.tensor([9, 4])]
+    assert torch.allclose(_logprobs(m, img, toks), _logprobs(same, img, toks), atol=1e-5)
+
+
+def test_structured_prune_shrinks_tensors_and_macs():
+    m = small_model()
+    p = prune.structured_prune(m, 0.3)
+    assert p.cfg.conv_channels == [6, 8, 11]
+    assert (p.cfg.embed_dim, p.cfg.attention_dim, p.cfg.decoder_dim) == (7, 7, 14)
+    assert p.lstm.weight_ih.shape == (4 * 14, 7 + 11) and p.lstm.weight_hh.shape == (4 * 14, 14)
+    assert p.fc.weight.shape == (20, 14)
+    assert count_parameters(p)[0] < 0.7 * count_parameters(m)[0]
+    assert count_macs(p.cfg)["total"] < 0.7 * count_macs(m.cfg)["total"]
+    # the kept conv channels are the same computation as in the original
+    img = torch.randn(1, 3, 32, 32)
+    full = m.encoder[0](img)
+    small = p.encoder[0](img)
+    kept = [c for c in range(8) if any(torch.allclose(small[0, k], full[0, c], atol=1e-5) for k in range(6))]
+    assert len(kept) == 6
+    # the pruned model still satisfies the contract after scripting
+    s = torch.jit.script(p)
+    lp, state = s.step(torch.tensor([START]), s.encode(img))
+    assert lp.shape == (1, 20) and all(t.size(0) == 1 for t in state.values())
+
+
+def test_magnitude_masks_zero_the_smallest_weights():
+    p = prune.structured_prune(small_model(), 0.3)
+    weights = prune.prunable_weights(p)
+    n = sum(w.numel() for w in weights.values())
+    masks = prune.magnitude_masks(p, 0.1)
+    dropped = torch.cat([w.detach().abs()[~masks[n]] for n, w in weights.items()])
+    kept = torch.cat([w.detach().abs()[masks[n]] for n, w in weights.items()])
+    assert dropped.max() <= kept.min()  # global: every zeroed weight is smaller than every kept one
+    prune.apply_masks(p, masks)
+    zeros = sum(int((w == 0).sum()) for w in weights.values())
+    assert abs(zeros - 0.1 * n) <= 2
+    # biases and BatchNorm are untouched
+    assert all(int((b == 0).sum()) == 0 for name, b in p.named_parameters()
+               if name.endswith("bias") and not name.startswith("encoder"))
+
+
+def test_masks_survive_an_optimiser_step():
+    p = prune.structured_prune(small_model(), 0.3)
+    masks = prune.magnitude_masks(p, 0.1)
+    prune.apply_masks(p, masks)
+    zero_before = sum(int((~m).sum()) for m in masks.values())
+    opt = torch.optim.Adam(p.parameters(), lr=1e-2)
+    p.train()
+    logits, _ = p(torch.randn(4, 3, 32, 32), torch.randint(0, 20, (4, 6)))
+    logits.sum().backward()
+    opt.step()
+    weights = prune.prunable_weights(p)
+    assert sum(int((w == 0).sum()) for w in weights.values()) < zero_before  # the step moved them
+    prune.apply_masks(p, masks)
+    assert sum(int((w == 0).sum()) for w in weights.values()) >= zero_before

@@ -1,0 +1,265 @@
+#!/usr/bin/python3
+"""Prune a trained captioner for real, fine-tune it one epoch and export it.
+
+    /usr/bin/python3 tools/prune.py runs/original/best.pt
+      -> runs/pruned/pruned.pt (checkpoint), pruning_results/Pruning_epoch_1_checkpoint.pt (+ .int8.pt),
+         pruning_results/pruning_report.json
+
+1. Structured 30%: a NEW, smaller model is built and the kept slices are copied into it: 30% of the output
+   channels of every conv layer (ranked by the L1 norm of the BN-scaled filter; the next layer loses the
+   matching input channels, the last layer's channels are the encoder dimension seen by the attention, the
+   initial state and the LSTM input), 30% of the attention units, 30% of the embedding units and 30% of the
+   LSTM hidden units (ranked by the summed L1 norm of all weights into and out of the unit, each matrix
+   normalised by its mean magnitude). Tensors and MACs shrink.
+2. Global magnitude pruning: the 10% smallest-magnitude weights that remain (conv, linear, LSTM,
+   embedding; not biases or BatchNorm) are zeroed.
+3. One epoch of fine-tuning; the zero mask is re-applied after every optimiser step.
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import sys
+import time
+from typing import Dict, List
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import PAD, load_images, read_split, repo_root  # noqa: E402
+from edgecap_model import Captioner, ModelConfig, count_macs, count_parameters, fold_batchnorm  # noqa: E402
+
+DETAIL = "structured 30% (channels/units physically removed) + global magnitude 10% + 1 epoch fine-tune"
+
+
+def _keep(n: int, ratio: float) -> int:
+    return max(1, int(round(n * (1.0 - ratio))))
+
+
+def _top(scores: torch.Tensor, k: int) -> torch.Tensor:
+    return torch.sort(torch.topk(scores, k).indices).values
+
+
+def _norm_l1(w: torch.Tensor, dim: int) -> torch.Tensor:
+    """Per-unit L1 norm of w along all dims but `dim`, divided by the mean magnitude of w."""
+    w = w.detach().abs()
+    dims = [d for d in range(w.dim()) if d != dim]
+    return w.sum(dims) / (w.mean() + 1e-12)
+
+
+def structured_prune(model: Captioner, ratio: float = 0.3) -> Captioner:
+    """Return a new, physically smaller Captioner holding the most important `1-ratio` of every conv's
+    output channels and of the attention, embedding and decoder units."""
+    model = copy.deepcopy(model).eval()
+    cfg = model.cfg
+    E_old, A_old, D_old, M_old = cfg.encoder_dim, cfg.attention_dim, cfg.decoder_dim, cfg.embed_dim
+
+    # conv channels, layer by layer
+    kept_ch: List[torch.Tensor] = []
+    for block in model.encoder:
+        conv, bn = block[0], block[1]
+        scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach().abs()
+        score = conv.weight.detach().abs().sum((1, 2, 3)) * scale
+        kept_ch.append(_top(score, _keep(conv.out_channels, ratio)))
+    keep_E = kept_ch[-1]
+
+    # attention units: importance |v_a| * (|W_enc row a| + |W_dec row a|)
+    att_score = model.full_att.weight.detach().abs()[0] * (
+        _norm_l1(model.enc_att.weight, 0) + _norm_l1(model.dec_att.weight, 0))
+    keep_A = _top(att_score, _keep(A_old, ratio))
+
+    # embedding units: embedding column + LSTM input column
+    W_ih, W_hh = model.lstm.weight_ih.detach(), model.lstm.weight_hh.detach()
+    emb_score = _norm_l1(model.embedding.weight, 1) + _norm_l1(W_ih[:, :M_old], 1)
+    keep_M = _top(emb_score, _keep(M_old, ratio))
+
+    # decoder units: the 4 gate rows in, the recurrent column and every consumer of h out
+    gate_rows = lambda w: w.detach().abs().view(4, D_old, -1).sum((0, 2)) / (w.detach().abs().mean() + 1e-12)  # noqa
+    dec_score = (gate_rows(W_ih) + gate_rows(W_hh) + _norm_l1(W_hh, 1) + _norm_l1(model.fc.weight, 1)
+                 + _norm_l1(model.dec_att.weight, 1) + _norm_l1(model.f_beta.weight, 1)
+                 + _norm_l1(model.init_h.weight, 0) + _norm_l1(model.init_c.weight, 0))
+    keep_D = _top(dec_score, _keep(D_old, ratio))
+
+    new_cfg = ModelConfig(vocab_size=cfg.vocab_size, conv_channels=[len(k) for k in kept_ch],
+                          conv_strides=list(cfg.conv_strides), embed_dim=len(keep_M),
+                          attention_dim=len(keep_A), decoder_dim=len(keep_D), dropout=cfg.dropout,
+                          image_size=cfg.image_size)
+    new = Captioner(new_cfg).eval()
+    with torch.no_grad():
+        prev = torch.arange(3)
+        for old_b, new_b, keep in zip(model.encoder, new.encoder, kept_ch):
+            new_b[0].weight.copy_(old_b[0].weight[keep][:, prev])
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                getattr(new_b[1], name).copy_(getattr(old_b[1], name)[keep])
+            new_b[1].num_batches_tracked.copy_(old_b[1].num_batches_tracked)
+            prev = keep
+
+        def lin(new_l, old_l, rows, cols):
+            new_l.weight.copy_(old_l.weight[rows][:, cols])
+            new_l.bias.copy_(old_l.bias[rows])
+
+        all_out = lambda l: torch.arange(l.out_features)  # noqa: E731
+        lin(new.enc_att, model.enc_att, keep_A, keep_E)
+        lin(new.dec_att, model.dec_att, keep_A, keep_D)
+        lin(new.full_att, model.full_att, all_out(model.full_att), keep_A)
+        lin(new.init_h, model.init_h, keep_D, keep_E)
+        lin(new.init_c, model.init_c, keep_D, keep_E)
+        lin(new.f_beta, model.f_beta, keep_E, keep_D)
+        lin(new.fc, model.fc, all_out(model.fc), keep_D)
+        new.embedding.weight.copy_(model.embedding.weight[:, keep_M])
+        gates = torch.cat([k * D_old + keep_D for k in range(4)])
+        ih_cols = torch.cat([keep_M, M_old + keep_E])
+        new.lstm.weight_ih.copy_(W_ih[gates][:, ih_cols])
+        new.lstm.weight_hh.copy_(W_hh[gates][:, keep_D])
+        new.lstm.bias_ih.copy_(model.lstm.bias_ih[gates])
+        new.lstm.bias_hh.copy_(model.lstm.bias_hh[gates])
+    return new
+
+
+def prunable_weights(model: Captioner) -> Dict[str, torch.Tensor]:
+    """Weight matrices/filters that magnitude pruning may zero (no biases, no BatchNorm)."""
+    out = {}
+    for mod_name, mod in model.named_modules():
+        if isinstance(mod, (nn.Conv2d, nn.Linear, nn.Embedding)):
+            out[f"{mod_name}.weight"] = mod.weight
+        elif isinstance(mod, nn.LSTMCell):
+            out[f"{mod_name}.weight_ih"] = mod.weight_ih
+            out[f"{mod_name}.weight_hh"] = mod.weight_hh
+    return out
+
+
+def magnitude_masks(model: Captioner, fraction: float = 0.1) -> Dict[str, torch.Tensor]:
+    """Global magnitude pruning: masks that zero the `fraction` smallest |w| over all prunable weights
+    (counted over the weights that are still non-zero)."""
+    weights = prunable_weights(model)
+    flat = torch.cat([w.detach().abs().flatten() for w in weights.values()])
+    nonzero = flat[flat > 0]
+    k = int(fraction * nonzero.numel())
+    if k == 0:
+        return {n: torch.ones_like(w, dtype=torch.bool) for n, w in weights.items()}
+    threshold = torch.kthvalue(nonzero, k).values
+    return {n: w.detach().abs() > threshold for n, w in weights.items()}
+
+
+def apply_masks(model: Captioner, masks: Dict[str, torch.Tensor]) -> None:
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for n, m in masks.items():
+            params[n].mul_(m)
+
+
+def stats(model: Captioner) -> dict:
+    folded = fold_batchnorm(copy.deepcopy(model))
+    params, nonzero = count_parameters(folded)
+    macs = count_macs(model.cfg)
+    return {"parameters": params, "nonzero_parameters": nonzero, "macs": macs["total"],
+            "macs_encode": macs["encode"], "macs_step": macs["step"],
+            "config": model.cfg.to_dict()}
+
+
+def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr: float, batch: int,
+                        limit: int, log) -> float:
+    from train import augment, caption_table, lr_at
+    records = read_split(data, "train")
+    images = load_images(data, "train", records, model.cfg.image_size, log=log)
+    if limit:
+        records, images = records[:limit], images[:limit]
+    index = {w: i for i, w in enumerate(vocab)}
+    table, spans = caption_table(records, index, 20)
+    gen = torch.Generator().manual_seed(1)
+    N = len(records)
+    perm = torch.randperm(N, generator=gen)
+    lo, hi = spans[:, 0], spans[:, 1]
+    choice = lo + (torch.rand(N, generator=gen) * (hi - lo)).long()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    nb = math.ceil(N / batch)
+    tot, ntok, t0 = 0.0, 0, time.time()
+    for b in range(nb):
+        idx = perm[b * batch:(b + 1) * batch]
+        tokens = table[choice[idx]]
+        tokens = tokens[:, :int((tokens != PAD).sum(1).max())]
+        for g in opt.param_groups:
+            g["lr"] = lr_at(b, nb, lr, warmup=20)
+        logits, _ = model(augment(images[idx], gen), tokens)
+        target = tokens[:, 1:]
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=PAD)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        apply_masks(model, masks)
+        n = int((target != PAD).sum())
+        tot, ntok = tot + float(loss) * n, ntok + n
+        if b % 25 == 0 or b == nb - 1:
+            rate = (time.time() - t0) / (b + 1)
+            log(f"fine-tune batch {b + 1}/{nb} loss {tot / ntok:.3f} ETA {rate * (nb - b - 1) / 60:.1f} min")
+    model.eval()
+    return tot / max(ntok, 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint", help="trained original (runs/original/best.pt)")
+    ap.add_argument("--data", default=os.path.join(repo_root(), "data", "scenes"))
+    ap.add_argument("--ratio", type=float, default=0.3)
+    ap.add_argument("--magnitude", type=float, default=0.1)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--limit", type=int, default=0, help="fine-tune on the first N images (testing)")
+    ap.add_argument("--checkpoint-out", default=os.path.join(repo_root(), "runs", "pruned", "pruned.pt"))
+    ap.add_argument("--output", default=os.path.join(repo_root(), "pruning_results",
+                                                     "Pruning_epoch_1_checkpoint.pt"))
+    ap.add_argument("--original-file", default=os.path.join(repo_root(), "models",
+                                                            "lightweight_captioning_model.pt"),
+                    help="exported original, for the file size comparison")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    def log(msg):
+        print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+    from export import export_model
+    ckpt = torch.load(args.checkpoint, map_location="cpu")
+    original = Captioner(ModelConfig(**ckpt["config"]))
+    original.load_state_dict(ckpt["model"])
+    original.eval()
+    before = stats(original)
+    pruned = structured_prune(original, args.ratio)
+    after_struct = stats(pruned)
+    masks = magnitude_masks(pruned, args.magnitude)
+    apply_masks(pruned, masks)
+    after_mag = stats(pruned)
+    log(f"params {before['parameters']} -> {after_struct['parameters']} (structured) ; non-zero "
+        f"{after_mag['nonzero_parameters']} after magnitude ; MACs {before['macs']} -> {after_struct['macs']}")
+    loss = fine_tune_one_epoch(pruned, masks, args.data, ckpt["vocab"], args.lr, args.batch, args.limit, log)
+    final = stats(pruned)
+    os.makedirs(os.path.dirname(args.checkpoint_out), exist_ok=True)
+    training = dict(ckpt.get("training", {}))
+    training["fine_tune"] = {"epochs": 1, "lr": args.lr, "final_loss": loss}
+    torch.save({"model": pruned.state_dict(), "config": pruned.cfg.to_dict(), "vocab": ckpt["vocab"],
+                "variant": "pruned", "variant_detail": DETAIL, "training": training,
+                "source_checkpoint": os.path.abspath(args.checkpoint)}, args.checkpoint_out)
+    summary = export_model(pruned, ckpt["vocab"], args.output, variant="pruned", variant_detail=DETAIL,
+                           training=training, log=log)
+    report = {"before": before, "after_structured": after_struct, "after_magnitude": after_mag,
+              "final": final, "fine_tune_loss": loss,
+              "ratios": {"parameters": final["parameters"] / before["parameters"],
+                         "nonzero_parameters": final["nonzero_parameters"] / before["nonzero_parameters"],
+                         "macs": final["macs"] / before["macs"]},
+              "files": summary}
+    if os.path.exists(args.original_file):
+        report["files"]["original_bytes"] = os.path.getsize(args.original_file)
+    with open(os.path.join(os.path.dirname(args.output), "pruning_report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    r = report["ratios"]
+    log(f"pruned/original: params {r['parameters']:.3f}, non-zero {r['nonzero_parameters']:.3f}, "
+        f"MACs {r['macs']:.3f}; wrote {args.output} and pruning_report.json")
+
+
+if __name__ == "__main__":
+    main()

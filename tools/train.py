@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""Train the edgecap captioner on the scene dataset (teacher forcing, cross-entropy, Adam).
+
+    nohup nice /usr/bin/python3 tools/train.py --name original > runs/original.out 2>&1 &
+    /usr/bin/python3 tools/train.py --name original --resume      # continue after a stop
+    /usr/bin/python3 tools/train.py --name smoke --smoke          # ~200 images, < 2 minutes
+
+Every epoch (and on SIGTERM/SIGINT) the full training state goes to runs/<name>/last.pt (model, optimiser,
+epoch, position in the epoch, RNG states); --resume continues from there. The best epoch by validation
+score goes to runs/<name>/best.pt. Per-epoch loss and validation scores go to runs/<name>/log.jsonl.
+Each epoch uses one randomly chosen reference caption per image. Augmentation: small random shifts and
+brightness/contrast jitter; no flips (they would swap "left of" and "right of") and no hue changes (they
+would change colour words).
+"""
+import argparse
+import json
+import math
+import os
+import random
+import signal
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (PAD, build_vocab, decode_ids, encode_caption, greedy_decode, load_images,  # noqa: E402
+                    normalise, read_split, repo_root)
+from edgecap_model import Captioner, ModelConfig, count_macs, count_parameters  # noqa: E402
+from evaluate import dataset_categories, score_captions  # noqa: E402
+
+
+class Stop(Exception):
+    pass
+
+
+_stop_requested = False
+
+
+def _request_stop(signum, frame):
+    global _stop_requested
+    _stop_requested = True
+
+
+def caption_table(records, index, max_len):
+    """All captions as one padded [N_caps, L] tensor, plus per image the range of its captions."""
+    rows, spans = [], []
+    for rec in records:
+        start = len(rows)
+        for cap in rec["captions"]:
+            rows.append(encode_caption(cap, index, max_len))
+        spans.append((start, len(rows)))
+    L = max(map(len, rows))
+    table = torch.full((len(rows), L), PAD, dtype=torch.long)
+    for i, r in enumerate(rows):
+        table[i, :len(r)] = torch.tensor(r)
+    return table, torch.tensor(spans)
+
+
+def augment(x_u8: torch.Tensor, gen: torch.Generator, max_shift: int = 6) -> torch.Tensor:
+    """uint8 [B,3,S,S] -> normalised float with a random shift per batch and photometric jitter per image."""
+    x = normalise(x_u8)
+    B, _, S, _ = x.shape
+    dx, dy = (int(v) for v in torch.randint(-max_shift, max_shift + 1, (2,), generator=gen))
+    if dx or dy:
+        x = F.pad(x, (max_shift,) * 4, mode="replicate")
+        x = x[:, :, max_shift + dy:max_shift + dy + S, max_shift + dx:max_shift + dx + S]
+    contrast = 1 + 0.3 * (torch.rand(B, 1, 1, 1, generator=gen) - 0.5)
+    bright = 0.3 * (torch.rand(B, 1, 1, 1, generator=gen) - 0.5)
+    return x * contrast + bright
+
+
+def lr_at(step: int, total: int, base: float, warmup: int = 200) -> float:
+    warmup = max(1, min(warmup, total // 10))
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def validate(model, images_u8, records, categories, vocab, limit=600, batch=100):
+    model.eval()
+    caps = []
+    with torch.no_grad():
+        for i in range(0, min(limit, len(records)), batch):
+            for ids in greedy_decode(model, normalise(images_u8[i:i + batch])):
+                caps.append(decode_ids(ids, vocab))
+    model.train()
+    scores = score_captions(caps, records[:len(caps)], categories)
+    scores.pop("counts", None)
+    return scores, caps[:3]
+
+
+def selection_score(s):
+    """Validation score used to pick best.pt: mean of BLEU-4 and the attribute accuracies."""
+    parts = [s["bleu4"], s["object_recall"], s["count_accuracy"], s["colour_accuracy"] or 0.0]
+    return sum(parts) / len(parts)
+
+
+def save_checkpoint(path, payload):
+    tmp = path + ".tmp"
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=os.path.join(repo_root(), "data", "scenes"))
+    ap.add_argument("--name", default="original")
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight-decay", type=float, default=0.0)
+    ap.add_argument("--att-reg", type=float, default=0.0,
+                    help="doubly stochastic attention regularisation weight (Show, Attend and Tell)")
+    ap.add_argument("--limit", type=int, default=0, help="use the first N training images")
+    ap.add_argument("--val-limit", type=int, default=600)
+    ap.add_argument("--smoke", action="store_true", help="~200 images, 15 epochs: a < 2 minute check")
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after N optimiser steps (testing)")
+    args = ap.parse_args()
+    if args.smoke:
+        args.limit, args.epochs, args.val_limit = args.limit or 200, 15, 100
+    torch.set_num_threads(args.threads)
+    run_dir = os.path.join(repo_root(), "runs", args.name)
+    os.makedirs(run_dir, exist_ok=True)
+    last_path, best_path = os.path.join(run_dir, "last.pt"), os.path.join(run_dir, "best.pt")
+    log_path = os.path.join(run_dir, "log.jsonl")
+
+    def log(msg):
+        print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+    records = read_split(args.data, "train")
+    val_records = read_split(args.data, "val")
+    if args.limit:
+        records = records[:args.limit]
+    ckpt = None
+    if args.resume and os.path.exists(last_path):
+        ckpt = torch.load(last_path, map_location="cpu")
+        vocab = ckpt["vocab"]
+        cfg = ModelConfig(**ckpt["config"])
+        log(f"resuming {last_path}: epoch {ckpt['epoch']} batch {ckpt['batch_in_epoch']}")
+    else:
+        if args.resume:
+            log(f"--resume: no {last_path}, starting fresh")
+        vocab = build_vocab([c for r in records for c in r["captions"]])
+        cfg = ModelConfig(vocab_size=len(vocab))
+    index = {w: i for i, w in enumerate(vocab)}
+    log(f"{len(records)} train / {len(val_records)} val images, vocabulary {len(vocab)} words")
+    images = load_images(args.data, "train", read_split(args.data, "train"), cfg.image_size, log=log)
+    if args.limit:
+        images = images[:args.limit]
+    val_images = load_images(args.data, "val", val_records, cfg.image_size, log=log)
+    categories = dataset_categories(args.data, records)
+    table, spans = caption_table(records, index, 20)
+
+    torch.manual_seed(args.seed)
+    model = Captioner(cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    gen = torch.Generator().manual_seed(args.seed)
+    start_epoch, start_batch, perm, best = 0, 0, None, -1.0
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        gen.set_state(ckpt["rng"]["generator"])
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        random.setstate(ckpt["rng"]["python"])
+        start_epoch, start_batch = ckpt["epoch"], ckpt["batch_in_epoch"]
+        perm, best = ckpt.get("perm"), ckpt.get("best", -1.0)
+        choice = ckpt.get("choice")
+    params, _ = count_parameters(model)
+    log(f"model {params} parameters, {count_macs(cfg)['total'] / 1e6:.1f} M MACs per caption, "
+        f"{torch.get_num_threads()} threads")
+
+    N = len(records)
+    batches_per_epoch = math.ceil(N / args.batch)
+    total_steps = batches_per_epoch * args.epochs
+    signal.signal(signal.SIGTERM, _request_stop)
+    signal.signal(signal.SIGINT, _request_stop)
+
+    def payload(epoch, batch_in_epoch, perm_, choice_):
+        return {"model": model.state_dict(), "optimizer": opt.state_dict(), "config": cfg.to_dict(),
+                "vocab": vocab, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "perm": perm_,
+                "choice": choice_, "best": best, "args": vars(args),
+                "rng": {"generator": gen.get_state(), "torch": torch.get_rng_state(),
+                        "python": random.getstate()},
+                "variant": "original", "variant_detail": "trained from scratch",
+                "training": {"data": os.path.basename(os.path.abspath(args.data)), "epochs": epoch}}
+
+    model.train()
+    t_start = time.time()
+    steps_done_here = 0
+    for epoch in range(start_epoch, args.epochs):
+        if perm is None or start_batch == 0:
+            perm = torch.randperm(N, generator=gen)
+            lo, hi = spans[:, 0], spans[:, 1]
+            choice = lo + (torch.rand(N, generator=gen) * (hi - lo)).long()
+        tot_loss, tot_tok, t_epoch = 0.0, 0, time.time()
+        for b in range(start_batch, batches_per_epoch):
+            if _stop_requested:
+                save_checkpoint(last_path, payload(epoch, b, perm, choice))
+                log(f"stop requested: saved {last_path} at epoch {epoch} batch {b}; rerun with --resume")
+                return
+            idx = perm[b * args.batch:(b + 1) * args.batch]
+            tokens = table[choice[idx]]
+            L = int((tokens != PAD).sum(1).max())
+            tokens = tokens[:, :L]
+            x = augment(images[idx], gen)
+            step = epoch * batches_per_epoch + b
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, total_steps, args.lr)
+            logits, alphas = model(x, tokens)
+            target = tokens[:, 1:]
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=PAD)
+            mask = (target != PAD).float().unsqueeze(2)
+            att_reg = (((1.0 - (alphas * mask).sum(1) * (alphas.size(2) / mask.sum(1).clamp(min=1))) ** 2)
+                       .mean()) if args.att_reg else torch.zeros(())
+            opt.zero_grad(set_to_none=True)
+            (loss + args.att_reg * att_reg).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            ntok = int((target != PAD).sum())
+            tot_loss += float(loss) * ntok
+            tot_tok += ntok
+            steps_done_here += 1
+            if b % 25 == 0 or b == batches_per_epoch - 1:
+                rate = (time.time() - t_start) / steps_done_here
+                eta = rate * (total_steps - step - 1)
+                log(f"epoch {epoch + 1}/{args.epochs} batch {b + 1}/{batches_per_epoch} loss "
+                    f"{tot_loss / max(tot_tok, 1):.3f} lr {opt.param_groups[0]['lr']:.2e} "
+                    f"{args.batch / rate:.0f} img/s ETA {eta / 60:.1f} min")
+            if args.max_steps and steps_done_here >= args.max_steps:
+                save_checkpoint(last_path, payload(epoch, b + 1, perm, choice))
+                log(f"--max-steps reached: saved {last_path}")
+                return
+        start_batch = 0
+        scores, examples = validate(model, val_images, val_records, categories, vocab, args.val_limit)
+        score = selection_score(scores)
+        entry = {"epoch": epoch + 1, "train_loss": tot_loss / max(tot_tok, 1),
+                 "epoch_seconds": time.time() - t_epoch, "val": scores, "selection": score,
+                 "examples": examples}
+        with open(log_path, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        log(f"epoch {epoch + 1} done in {entry['epoch_seconds'] / 60:.1f} min: loss {entry['train_loss']:.3f} "
+            f"val BLEU-4 {scores['bleu4']:.3f} object {scores['object_recall']:.3f} count "
+            f"{scores['count_accuracy']:.3f} colour {scores['colour_accuracy'] or 0:.3f} | {examples[0]!r}")
+        p = payload(epoch + 1, 0, None, None)
+        p["training"]["scores"] = {k: v for k, v in scores.items() if isinstance(v, float)}
+        if score > best:
+            best = score
+            p["best"] = best
+            save_checkpoint(best_path, p)
+            log(f"new best ({score:.4f}) -> {best_path}")
+        save_checkpoint(last_path, p)
+        perm = None
+    log(f"training finished: {args.epochs} epochs, best selection score {best:.4f}")
+
+
+if __name__ == "__main__":
+    main()
