@@ -1,0 +1,447 @@
+#include "edgecap/captioner.h"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <utility>
+
+#include <ATen/Parallel.h>
+#include <caffe2/serialize/inline_container.h>
+#include <torch/script.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include "edgecap/decoder.h"
+#include "edgecap/error.h"
+#include "edgecap/hash.h"
+#include "edgecap/preprocess.h"
+#include "edgecap/system_info.h"
+#include "torch_runtime.h"
+
+namespace edgecap {
+
+namespace detail {
+
+bool cuda_available() { return torch::cuda::is_available(); }
+
+std::vector<std::string> quantized_engines() {
+  std::vector<std::string> names;
+  for (at::QEngine engine : at::globalContext().supportedQEngines()) {
+    if (engine == at::QEngine::NoQEngine) continue;
+    std::string name = c10::toString(engine);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+}  // namespace detail
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using State = std::vector<std::pair<std::string, at::Tensor>>;
+
+constexpr const char* kMetadataFile = "edgecap.json";
+constexpr const char* kContract = " (docs/MODEL_CONTRACT.md)";
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// c10::Error::what() carries a C++ backtrace; users need the first line only.
+std::string first_line(const std::string& text) {
+  const auto end = text.find('\n');
+  return end == std::string::npos ? text : text.substr(0, end);
+}
+
+std::string torch_message(const c10::Error& e) { return first_line(e.what_without_backtrace()); }
+
+std::string shape_of(const at::Tensor& t) {
+  std::ostringstream out;
+  out << '[';
+  for (int64_t i = 0; i < t.dim(); ++i) out << (i ? ", " : "") << t.size(i);
+  out << ']';
+  return out.str();
+}
+
+void check_regular_file(const std::string& path) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) {
+    throw ModelError("model file not found: " + path +
+                     "; build the models with tools/build_models.sh or pass the path of a .pt file");
+  }
+  if (fs::is_directory(status)) {
+    throw ModelError(path + " is a directory, not a model file; pass the .pt file inside it");
+  }
+  if (!fs::is_regular_file(status)) throw ModelError(path + " is not a regular file; pass a .pt model file");
+  if (fs::file_size(path, ec) == 0) throw ModelError(path + " is empty (0 bytes); re-export the model");
+}
+
+bool looks_like_zip(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in.gcount() == 4 && std::memcmp(magic, "PK\x03\x04", 4) == 0;
+}
+
+[[noreturn]] void throw_unloadable(const std::string& path, const std::string& detail) {
+  if (!looks_like_zip(path)) {
+    throw ModelError("cannot load " + path +
+                     ": not a TorchScript file (TorchScript files are zip archives written by torch.jit.save; "
+                     "a state_dict or pickled checkpoint will not do); export it with tools/export.py");
+  }
+  throw ModelError("cannot load " + path + ": the file is corrupt or truncated (" + detail +
+                   "); copy it again or re-export it with tools/export.py");
+}
+
+// Reads edgecap.json straight from the zip, without building the module: cheap enough for menus, and it
+// lets the loader pick the quantized engine before the quantized weights are unpacked.
+std::string read_metadata_text(const std::string& path) {
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    const std::string record = std::string("extra/") + kMetadataFile;
+    if (!reader.hasRecord(record)) return {};
+    auto [data, size] = reader.getRecord(record);
+    return std::string(static_cast<const char*>(data.get()), size);
+  } catch (const c10::Error& e) {
+    throw_unloadable(path, torch_message(e));
+  }
+}
+
+ModelMetadata parse_for(const std::string& path, const std::string& text) {
+  try {
+    return parse_metadata(text);
+  } catch (const ModelError& e) {
+    throw ModelError(path + ": " + e.what());
+  }
+}
+
+// Dynamic INT8 kernels come from the global quantized engine, and the packed weights are built for the
+// engine in force when the file is loaded, so it is set first. The file's own engine wins when this build
+// has it; then qnnpack (what tools/export.py targets), then onednn.
+std::string select_quantized_engine(const ModelMetadata& meta) {
+  const std::vector<std::string> supported = detail::quantized_engines();
+  std::vector<std::string> wanted;
+  if (!meta.quantized_engine.empty()) wanted.push_back(meta.quantized_engine);
+  wanted.insert(wanted.end(), {"qnnpack", "onednn"});
+  for (const std::string& name : wanted) {
+    if (std::find(supported.begin(), supported.end(), name) == supported.end()) continue;
+    const at::QEngine engine = name == "qnnpack" ? at::QEngine::QNNPACK
+                               : name == "onednn" ? at::QEngine::ONEDNN
+                               : name == "fbgemm" ? at::QEngine::FBGEMM
+                               : name == "x86"    ? at::QEngine::X86
+                                                  : at::QEngine::NoQEngine;
+    if (engine == at::QEngine::NoQEngine) continue;
+    at::globalContext().setQEngine(engine);
+    return name;
+  }
+  throw ModelError("INT8 needs a quantized engine (qnnpack or onednn) and this LibTorch build has none; "
+                   "use FP32 or BF16");
+}
+
+void check_precision(const LoadOptions& options, const ModelMetadata& meta) {
+  const bool cuda = options.device == Device::kCUDA;
+  if (cuda && !detail::cuda_available()) {
+    throw ModelError("CUDA was asked for but is not available (this LibTorch build or machine has no GPU); "
+                     "use --device cpu");
+  }
+  switch (options.precision) {
+    case Precision::kFP16:
+      if (!cuda) {
+        throw ModelError(
+            "FP16 needs CUDA: LibTorch 1.13 has no CPU half kernels for conv/linear; use FP32, BF16 or INT8");
+      }
+      break;
+    case Precision::kINT8:
+      if (cuda) throw ModelError("INT8 dynamic quantization runs on CPU only; use --device cpu or FP16/FP32");
+      if (meta.precision != "int8") {
+        throw ModelError(options.path + " holds " + meta.precision +
+                         " weights; INT8 needs the quantized sibling (*.int8.pt); make it with tools/export.py");
+      }
+      break;
+    case Precision::kFP32:
+    case Precision::kBF16:
+      if (meta.precision == "int8") {
+        throw ModelError(options.path + " holds INT8 (quantized) weights; choose INT8 for it, or load the FP32 file");
+      }
+      break;
+  }
+}
+
+State to_state(const c10::IValue& value, const char* method) {
+  if (!value.isGenericDict()) {
+    throw ModelError(std::string("model breaks the contract") + kContract + ": " + method +
+                     " must return Dict[str, Tensor], got " + value.tagKind());
+  }
+  State state;
+  for (const auto& item : value.toGenericDict()) {
+    if (!item.key().isString() || !item.value().isTensor()) {
+      throw ModelError(std::string("model breaks the contract") + kContract + ": " + method +
+                       " must return Dict[str, Tensor]");
+    }
+    state.emplace_back(item.key().toStringRef(), item.value().toTensor());
+  }
+  return state;
+}
+
+c10::Dict<std::string, at::Tensor> to_dict(const State& state) {
+  c10::Dict<std::string, at::Tensor> dict;
+  for (const auto& [key, tensor] : state) dict.insert(key, tensor);
+  return dict;
+}
+
+}  // namespace
+
+struct Captioner::Impl {
+  LoadOptions options;
+  ModelMetadata meta;
+  LoadInfo info;
+  torch::jit::Module module;
+  c10::Device device{c10::kCPU};
+  at::ScalarType input_type = at::kFloat;
+
+  State encode(const at::Tensor& image) {
+    return to_state(module.get_method("encode")({image}), "encode");
+  }
+
+  // One step: tokens [rows] int64 -> log-probs [rows, V] as float32 on the CPU, plus the new state.
+  std::pair<at::Tensor, State> step(const std::vector<int64_t>& tokens, const State& state) {
+    at::Tensor token_tensor =
+        torch::from_blob(const_cast<int64_t*>(tokens.data()), {static_cast<int64_t>(tokens.size())}, at::kLong)
+            .to(device);
+    auto out = module.get_method("step")({token_tensor, to_dict(state)});
+    if (!out.isTuple() || out.toTupleRef().elements().size() != 2 || !out.toTupleRef().elements()[0].isTensor()) {
+      throw ModelError(std::string("model breaks the contract") + kContract +
+                       ": step must return (Tensor log-probs, Dict[str, Tensor] state)");
+    }
+    const auto& elements = out.toTupleRef().elements();
+    return {elements[0].toTensor().to(at::kFloat).cpu().contiguous(), to_state(elements[1], "step")};
+  }
+
+  at::Tensor input_tensor(const ImageTensor& image) {
+    return torch::from_blob(const_cast<float*>(image.data.data()), {1, image.channels, image.height, image.width},
+                            at::kFloat)
+        .to(device, input_type);
+  }
+
+  // The contract check of docs/MODEL_CONTRACT.md: a model that fails it would caption garbage or crash in
+  // the middle of a session, so it is refused at load time with the rule it breaks.
+  void verify() {
+    const auto vocab = static_cast<int64_t>(meta.vocab.size());
+    const std::string prefix = options.path + " breaks the model contract" + kContract + ": ";
+    try {
+      at::Tensor blank = torch::zeros({1, 3, meta.input.height, meta.input.width}, at::kFloat).to(device, input_type);
+      State state = encode(blank);
+      if (state.empty()) throw ModelError(prefix + "encode returned an empty state dict");
+      for (const auto& [key, tensor] : state) {
+        if (tensor.dim() < 1 || tensor.size(0) != 1) {
+          throw ModelError(prefix + "every state tensor needs the batch on dimension 0; encode's '" + key +
+                           "' is " + shape_of(tensor) + " for a batch of 1");
+        }
+      }
+      auto [log_probs, next] = step({meta.special.start}, state);
+      if (log_probs.dim() != 2 || log_probs.size(0) != 1) {
+        throw ModelError(prefix + "step must return log-probs shaped [1, V] = [1, " + std::to_string(vocab) +
+                         "] for one token; got " + shape_of(log_probs));
+      }
+      if (log_probs.size(1) != vocab) {
+        throw ModelError(prefix + "step returns " + std::to_string(log_probs.size(1)) +
+                         " log-probs per row but edgecap.json's vocab has " + std::to_string(vocab) +
+                         " words (V == len(vocab)); the metadata does not belong to this model, re-export it");
+      }
+      for (const auto& [key, tensor] : next) {
+        if (tensor.dim() < 1 || tensor.size(0) != 1) {
+          throw ModelError(prefix + "every state tensor needs the batch on dimension 0; step's '" + key +
+                           "' is " + shape_of(tensor) + " for a batch of 1");
+        }
+      }
+    } catch (const c10::Error& e) {
+      throw ModelError(prefix + "the trial encode + step on a blank " + std::to_string(meta.input.width) + "x" +
+                       std::to_string(meta.input.height) + " image failed: " + torch_message(e));
+    }
+  }
+};
+
+Captioner::Captioner(const LoadOptions& options) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.options = options;
+  check_regular_file(options.path);
+  const std::string pre_read = read_metadata_text(options.path);
+  if (pre_read.empty()) {
+    throw ModelError(options.path + " has no edgecap.json metadata" + kContract +
+                     "; re-export it with tools/export.py");
+  }
+  m.meta = parse_for(options.path, pre_read);
+  check_precision(options, m.meta);
+
+  m.info.path = options.path;
+  std::error_code ec;
+  m.info.file_bytes = fs::file_size(options.path, ec);
+  m.info.sha256 = sha256_file(options.path);
+
+  const auto start = Clock::now();
+  if (options.precision == Precision::kINT8) m.info.quantized_engine = select_quantized_engine(m.meta);
+  m.device = options.device == Device::kCUDA ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU);
+  torch::jit::ExtraFilesMap extra{{kMetadataFile, ""}};
+  try {
+    m.module = torch::jit::load(options.path, m.device, extra);
+  } catch (const c10::Error& e) {
+    throw_unloadable(options.path, torch_message(e));
+  } catch (const std::exception& e) {
+    throw_unloadable(options.path, first_line(e.what()));
+  }
+  // The metadata read by torch::jit::load is authoritative; it equals the pre-read copy for any sane file.
+  if (!extra[kMetadataFile].empty() && extra[kMetadataFile] != pre_read) m.meta = parse_for(options.path, extra[kMetadataFile]);
+
+  for (const char* method : {"encode", "step"}) {
+    if (!m.module.find_method(method)) {
+      throw ModelError(options.path + " breaks the model contract" + kContract + ": it has no '" + method +
+                       "' method; export encode and step with @torch.jit.export");
+    }
+  }
+  m.module.eval();
+  try {
+    if (options.precision == Precision::kBF16) {
+      m.module.to(at::kBFloat16);
+      m.input_type = at::kBFloat16;
+    } else if (options.precision == Precision::kFP16) {
+      m.module.to(m.device, at::kHalf);
+      m.input_type = at::kHalf;
+    }
+  } catch (const c10::Error& e) {
+    throw ModelError("cannot convert " + options.path + " to " + std::string(to_string(options.precision)) + ": " +
+                     torch_message(e) + "; use FP32");
+  }
+  if (options.verify) {
+    c10::InferenceMode guard;
+    m.verify();
+  }
+  m.info.load_ms = ms_since(start);
+}
+
+Captioner::~Captioner() = default;
+
+Caption Captioner::caption(const cv::Mat& frame, int beam) {
+  Impl& m = *impl_;
+  Caption result;
+  c10::InferenceMode guard;
+  const auto start = Clock::now();
+
+  const ImageTensor image = preprocess(frame, m.meta.input);
+  at::Tensor input = m.input_tensor(image);
+  result.times.preprocess_ms = ms_since(start);
+
+  const auto encode_start = Clock::now();
+  State state;
+  try {
+    state = m.encode(input);
+  } catch (const c10::Error& e) {
+    throw ModelError("encode failed: " + torch_message(e));
+  }
+  result.times.encode_ms = ms_since(encode_start);
+
+  const auto decode_start = Clock::now();
+  StepFunction step_fn = [&](const std::vector<int64_t>& tokens, const std::vector<int64_t>& parents) {
+    const auto rows = static_cast<int64_t>(state.empty() ? 0 : state.front().second.size(0));
+    bool identity = static_cast<int64_t>(parents.size()) == rows;
+    for (std::size_t i = 0; identity && i < parents.size(); ++i) identity = parents[i] == static_cast<int64_t>(i);
+    if (!identity) {
+      // Beam search: row i continues hypothesis parents[i]; copies the state rows the survivors need.
+      at::Tensor index =
+          torch::from_blob(const_cast<int64_t*>(parents.data()), {static_cast<int64_t>(parents.size())}, at::kLong)
+              .to(m.device);
+      for (auto& entry : state) entry.second = entry.second.index_select(0, index);
+    }
+    auto [log_probs, next] = m.step(tokens, state);
+    state = std::move(next);
+    StepOutput out;
+    out.rows = static_cast<int>(log_probs.size(0));
+    out.vocab = static_cast<int>(log_probs.size(1));
+    out.log_probs.assign(log_probs.data_ptr<float>(), log_probs.data_ptr<float>() + log_probs.numel());
+    for (const auto& [key, tensor] : state) {
+      if (key != "alpha") continue;
+      at::Tensor alpha = tensor.to(at::kFloat).cpu().contiguous().reshape({out.rows, -1});
+      out.regions = static_cast<int>(alpha.size(1));
+      out.alpha.assign(alpha.data_ptr<float>(), alpha.data_ptr<float>() + alpha.numel());
+    }
+    return out;
+  };
+  DecodeOptions options;
+  options.start_token = m.meta.special.start;
+  options.end_token = m.meta.special.end;
+  options.max_length = m.meta.max_caption_length;
+  options.beam = std::max(beam, 1);
+  Hypothesis hyp;
+  try {
+    hyp = decode(step_fn, options);
+  } catch (const c10::Error& e) {
+    throw ModelError("step failed: " + torch_message(e));
+  }
+  result.times.decode_ms = ms_since(decode_start);
+  result.times.total_ms = ms_since(start);
+
+  result.tokens = hyp.tokens;
+  result.words = tokens_to_words(hyp.tokens, m.meta);
+  result.text = join_words(result.words);
+  result.token_log_probs = hyp.token_log_probs;
+  result.score = hyp.score;
+  result.finished = hyp.finished;
+  result.steps = hyp.steps;
+  result.grid_h = m.meta.arch.grid_h;
+  result.grid_w = m.meta.arch.grid_w;
+  const auto regions = static_cast<std::size_t>(result.grid_h) * static_cast<std::size_t>(result.grid_w);
+  // Keep the maps only when they fit the grid the heatmap will draw them on.
+  if (regions > 0 && !hyp.alphas.empty() && hyp.alphas.front().size() == regions) result.attention = hyp.alphas;
+  return result;
+}
+
+const ModelMetadata& Captioner::metadata() const { return impl_->meta; }
+const LoadInfo& Captioner::load_info() const { return impl_->info; }
+Precision Captioner::precision() const { return impl_->options.precision; }
+Device Captioner::device() const { return impl_->options.device; }
+
+ModelMetadata read_model_metadata(const std::string& path) {
+  check_regular_file(path);
+  const std::string text = read_metadata_text(path);
+  if (text.empty()) {
+    throw ModelError(path + " has no edgecap.json metadata" + std::string(kContract) +
+                     "; re-export it with tools/export.py");
+  }
+  return parse_for(path, text);
+}
+
+RuntimeInfo runtime_info() {
+  RuntimeInfo info;
+  info.torch_version = TORCH_VERSION;
+  info.cuda_available = detail::cuda_available();
+  info.intra_op_threads = at::get_num_threads();
+  info.inter_op_threads = at::get_num_interop_threads();
+  info.quantized_engines = detail::quantized_engines();
+  info.parallel_info = at::get_parallel_info();
+  return info;
+}
+
+void configure_threads(int threads) {
+  // Captioning is one image at a time; a second pool of inter-op threads would only compete with the
+  // intra-op ones for two cores. LibTorch allows setting it once, before any inter-op work.
+  static std::once_flag interop_once;
+  std::call_once(interop_once, [] {
+    try {
+      at::set_num_interop_threads(1);
+    } catch (const c10::Error&) {
+      // Already started by someone else: keep whatever is in force.
+    }
+  });
+  const int n = threads > 0 ? threads : std::max(1, physical_cores());
+  at::set_num_threads(n);
+}
+
+}  // namespace edgecap
