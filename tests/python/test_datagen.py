@@ -1,0 +1,254 @@
+"""Tests for the offline scene generator (tools/datagen).
+
+Run: /usr/bin/python3 -m pytest tests/python/test_datagen.py
+Needs the data sources (tools/install_data_sources.sh); tests that render
+scenes are skipped when they are missing.
+"""
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools", "datagen"))
+
+import grammar as G  # noqa: E402
+import colour as C  # noqa: E402
+import sources  # noqa: E402
+
+HAVE_SOURCES = os.path.exists(sources.EMOJI_FONT) and os.path.isdir(sources.TUXPAINT_DIR) \
+    and os.path.isdir(sources.SH3D_DIR)
+needs_sources = pytest.mark.skipif(not HAVE_SOURCES, reason="data sources not installed")
+
+
+# ---------------------------------------------------------------- grammar
+@pytest.mark.parametrize("word,art", [
+    ("dog", "a"), ("apple", "an"), ("umbrella", "an"), ("orange", "an"), ("elephant", "an"),
+    ("airplane", "an"), ("oven", "an"), ("unicorn", "a"), ("university", "a"), ("hour", "an"),
+    ("red", "a"), ("orange", "an"), ("white", "a"), ("one", "a"),
+])
+def test_article(word, art):
+    assert G.article(word) == art
+
+
+@pytest.mark.parametrize("noun,plural", [
+    ("car", "cars"), ("bus", "buses"), ("bench", "benches"), ("toothbrush", "toothbrushes"),
+    ("wine glass", "wine glasses"), ("sandwich", "sandwiches"), ("cherry", "cherries"),
+    ("hot dog", "hot dogs"), ("teddy bear", "teddy bears"), ("box", "boxes"), ("key", "keys"),
+    ("person", "people"), ("mouse", "mice"), ("knife", "knives"), ("sheep", "sheep"),
+    ("skis", "skis"), ("scissors", "scissors"), ("tv", "tvs"), ("cell phone", "cell phones"),
+])
+def test_pluralize(noun, plural):
+    assert G.pluralize(noun) == plural
+
+
+def test_number_words():
+    assert [G.number_word(n) for n in range(5)] == ["zero", "one", "two", "three", "four"]
+    assert G.number_word(12) == "twelve"
+    assert G.number_word(13) == "13"
+    with pytest.raises(ValueError):
+        G.number_word(-1)
+
+
+def test_noun_phrases():
+    assert G.noun_phrase("apple", 1) == "an apple"
+    assert G.noun_phrase("car", 1, "orange") == "an orange car"
+    assert G.noun_phrase("umbrella", 1, "red") == "a red umbrella"
+    assert G.noun_phrase("person", 3) == "three people"
+    assert G.noun_phrase("knife", 2, "blue") == "two blue knives"
+    assert G.noun_phrase("skis", 1) == "a pair of skis"
+    assert G.noun_phrase("scissors", 2) == "two pairs of scissors"
+    assert G.existential("dog", 2) == "there are" and G.existential("dog", 1) == "there is"
+
+
+def test_colour_terms_and_lists():
+    assert G.COLOUR_TERMS == ["black", "white", "gray", "red", "orange", "yellow", "green",
+                              "blue", "purple", "pink", "brown"]
+    assert len(set(G.CATEGORIES)) == len(G.CATEGORIES)
+    assert "parking meter" not in G.CATEGORIES and "hair drier" not in G.CATEGORIES
+    assert set(G.BACKGROUNDS) == {"grass", "beach", "road", "snow", "room", "plain"}
+    assert G.background_phrase("plain", "blue") == "on a plain blue background"
+    with pytest.raises(ValueError):
+        G.background_phrase("plain", "beige")
+
+
+# ---------------------------------------------------------------- colour naming
+def _sprite(rgb_left, rgb_right=None, size=40):
+    a = np.zeros((size, size, 4), np.uint8)
+    a[8:32, 8:32, :3] = rgb_left
+    a[8:32, 8:32, 3] = 255
+    if rgb_right is not None:
+        a[8:32, 20:32, :3] = rgb_right
+    return Image.fromarray(a, "RGBA")
+
+
+@pytest.mark.parametrize("rgb,term", [
+    ((220, 30, 30), "red"), ((30, 60, 220), "blue"), ((40, 170, 50), "green"),
+    ((245, 220, 30), "yellow"), ((245, 140, 20), "orange"), ((130, 40, 180), "purple"),
+    ((245, 130, 200), "pink"), ((110, 65, 30), "brown"), ((10, 10, 10), "black"),
+    ((250, 250, 250), "white"), ((128, 128, 128), "gray"),
+])
+def test_measure_single_colour(rgb, term):
+    assert C.measure_colour(_sprite(rgb))[0] == term
+
+
+def test_measure_mixed_colours_is_none():
+    # half red, half blue: neither dominates, so no colour may be stated
+    assert C.measure_colour(_sprite((220, 30, 30), (30, 60, 220)))[0] is None
+
+
+def test_measure_ignores_transparent_pixels():
+    a = np.zeros((30, 30, 4), np.uint8)
+    a[..., :3] = (30, 60, 220)          # invisible blue everywhere
+    a[10:20, 10:20] = (220, 30, 30, 255)  # visible red square
+    assert C.measure_colour(Image.fromarray(a, "RGBA"))[0] == "red"
+
+
+# ---------------------------------------------------------------- scenes
+@pytest.fixture(scope="module")
+def gen():
+    if not HAVE_SOURCES:
+        pytest.skip("data sources not installed")
+    import generate_scenes as GS
+    GS.load_plans()
+    return GS
+
+
+@pytest.fixture(scope="module")
+def records(gen):
+    out = {}
+    for split, n in (("train", 120), ("val", 30), ("test", 120)):
+        out[split] = [gen.make_one(split, i, 0, 128)[1] for i in range(1, n + 1)]
+    return out
+
+
+def _png_bytes(img):
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_determinism_same_seed_same_bytes(gen):
+    for split, i in (("train", 1), ("train", 77), ("test", 5)):
+        im1, r1 = gen.make_one(split, i, 0, 128)
+        im2, r2 = gen.make_one(split, i, 0, 128)
+        assert _png_bytes(im1) == _png_bytes(im2)
+        assert json.dumps(r1, sort_keys=True) == json.dumps(r2, sort_keys=True)
+    # and a different seed gives a different scene
+    a = hashlib.sha1(_png_bytes(gen.make_one("train", 1, 0, 128)[0])).hexdigest()
+    b = hashlib.sha1(_png_bytes(gen.make_one("train", 1, 1, 128)[0])).hexdigest()
+    assert a != b
+
+
+def test_cli_writes_the_format_and_workers_do_not_change_output(gen, tmp_path):
+    outs = []
+    for w in (1, 2):
+        out = tmp_path / f"w{w}"
+        gen.main(["--out", str(out), "--train", "6", "--val", "2", "--test", "4", "--seed", "3",
+                  "--workers", str(w)])
+        outs.append(out)
+    for split, n in (("train", 6), ("val", 2), ("test", 4)):
+        t1 = (outs[0] / f"{split}.jsonl").read_text()
+        assert t1 == (outs[1] / f"{split}.jsonl").read_text()
+        lines = [json.loads(l) for l in t1.splitlines()]
+        assert [r["id"] for r in lines] == [f"{split}_{i:06d}" for i in range(1, n + 1)]
+        for r in lines:
+            assert set(r) >= {"id", "image", "captions", "objects", "background", "relations"}
+            p1, p2 = outs[0] / r["image"], outs[1] / r["image"]
+            assert p1.read_bytes() == p2.read_bytes()
+            with Image.open(p1) as im:
+                assert im.size == (128, 128) and im.mode == "RGB"
+    meta = json.loads((outs[0] / "meta.json").read_text())
+    for key in ("generator_version", "seed", "size", "counts", "categories", "held_out",
+                "colour_terms", "number_words", "background_words", "vocabulary"):
+        assert key in meta
+    assert meta["seed"] == 3 and meta["counts"] == {"train": 6, "val": 2, "test": 4}
+
+
+def test_captions_use_only_the_listed_vocabulary(gen, records):
+    vocab = set(gen.vocabulary_words())
+    assert 100 < len(vocab) < 400
+    for split, recs in records.items():
+        for r in recs:
+            for c in r["captions"]:
+                assert c == c.lower() and not c.endswith(".") and "  " not in c
+                assert set(c.split()) <= vocab, (c, set(c.split()) - vocab)
+
+
+def _category_pattern(cat):
+    return re.escape(cat) + "|" + re.escape(G.pluralize(cat))
+
+
+def test_ground_truth_matches_captions(records):
+    colour_words = set(G.COLOUR_TERMS)
+    for split, recs in records.items():
+        for r in recs:
+            objs = {o["category"]: o for o in r["objects"]}
+            assert 1 <= len(objs) <= 3
+            for o in r["objects"]:
+                assert o["count"] == len(o["boxes"]) and 1 <= o["count"] <= 3
+                assert o["colour"] is None or o["colour"] in colour_words
+                if o["category"] not in C.ARBITRARY_COLOUR:
+                    assert o["colour"] is None
+                for x0, y0, x1, y1 in o["boxes"]:
+                    assert 0 <= x0 < x1 <= 128 and 0 <= y0 < y1 <= 128
+                # the plain caption names every group with its count
+                assert G.noun_phrase(o["category"], o["count"]) in r["captions"][0]
+                if o["colour"]:
+                    assert any(G.noun_phrase(o["category"], o["count"], o["colour"]) in c
+                               for c in r["captions"])
+            assert r["background"] in G.BACKGROUNDS
+            bgp = G.background_phrase(r["background"], r.get("background_colour"))
+            assert bgp in r["captions"][0] or G.SKY_PHRASES.get(r["background"], "-") in r["captions"][0]
+            for c in r["captions"]:
+                toks = c.replace(bgp, "").split()
+                for k, t in enumerate(toks):
+                    rest = " ".join(toks[k + 1:])
+                    follows = [o for o in r["objects"]
+                               if re.match(r"(%s)\b" % _category_pattern(o["category"]), rest)]
+                    if t in colour_words:
+                        if follows:  # an adjective: must be that group's measured colour
+                            assert follows[0]["colour"] == t, (c, t)
+                        else:        # the only colour word that is also a noun
+                            assert t == "orange" and "orange" in objs, (c, t)
+                    if t in ("two", "three"):
+                        rest2 = re.sub(r"^(pairs of )?((%s) )?" % "|".join(G.COLOUR_TERMS), "", rest)
+                        hits = [o for o in r["objects"]
+                                if re.match(r"(%s)\b" % _category_pattern(o["category"]), rest2)]
+                        assert hits and hits[0]["count"] == G.NUMBER_WORDS.index(t), (c, t)
+            for rel in r["relations"]:
+                assert rel["relation"] in G.RELATIONS
+                assert rel["subject"] in objs and rel["object"] in objs
+
+
+def test_held_out_design(gen, records):
+    import splits
+    held = gen._plans["test"].held_out_sources
+    pairs = {frozenset(p) for p in gen._plans["test"].held_out_pairs}
+    assert len(held) >= 8 and len(pairs) >= 5
+    for split in ("train", "val"):
+        for r in records[split]:
+            cats = {o["category"] for o in r["objects"]}
+            for o in r["objects"]:
+                assert held.get(o["category"]) != o["source"], (split, r["id"], o)
+            assert not any(p <= cats for p in pairs), (split, r["id"], cats)
+    # test really contains held-out material
+    test = records["test"]
+    n_src = sum(any(held.get(o["category"]) == o["source"] for o in r["objects"]) for r in test)
+    n_pair = sum(any(p <= {o["category"] for o in r["objects"]} for p in pairs) for r in test)
+    assert n_src >= 10 and n_pair >= 10
+    assert splits.TEST_FORCE_P > 0
+
+
+def test_every_category_has_a_source(gen):
+    cats = set(gen._plans["test"].sprites)
+    assert cats <= set(G.CATEGORIES)
+    assert len(cats) >= 70
+    for c, by_source in gen._plans["train"].sprites.items():
+        assert by_source, c  # every category can still be trained
