@@ -2,6 +2,7 @@
 // One input abstraction for camera, video file, image file, image folder and the built-in demo scenes.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,17 +18,23 @@ enum class FrameStatus {
 };
 
 struct Frame {
-  cv::Mat image;                                    // 8-bit BGR
-  int64_t index = -1;                               // frame number within the source
-  std::chrono::steady_clock::time_point captured;   // when the frame was grabbed
-  std::string label;                                // file name for images/folders, "" otherwise
+  cv::Mat image;                                   // 8-bit BGR
+  int64_t index = -1;                              // frame number within the source
+  std::chrono::steady_clock::time_point captured;  // when the frame was grabbed
+  std::string label;                               // file name for images/folders, "" otherwise
 };
 
 struct SourceOptions {
   bool loop = true;                         // rewind videos/folders/demo at the end
   double still_fps = 2.0;                   // how fast a folder/demo advances to its next image
   std::chrono::milliseconds timeout{2000};  // a live source that delivers nothing this long reports kTimeout
-  std::string demo_dir;                     // folder of the demo scenes ("" = <repo>/samples/scenes)
+  std::string demo_dir;                     // folder of the demo scenes ("" = $EDGECAP_DEMO_DIR, else
+                                            // <repo>/samples/scenes of the source tree this was built from)
+  // true: videos play at their own fps and stills advance at `still_fps` in wall-clock time, so the
+  // "current frame" moves like a camera's. false: every read() returns the next frame (bench, tests).
+  bool paced = true;
+  // Non-fatal problems (an unreadable image in a folder, a camera reconnecting). Empty = print to stderr.
+  std::function<void(const std::string&)> on_warning;
 };
 
 class FrameSource {
@@ -35,10 +42,10 @@ class FrameSource {
   virtual ~FrameSource() = default;
   // The newest frame (never a stale, buffered one for a live camera). Non-blocking beyond `timeout`.
   virtual FrameStatus read(Frame& out) = 0;
-  virtual std::string describe() const = 0;      // "camera 0 (640x480 @ 30 fps)", "folder samples/ (16 images)"
+  virtual std::string describe() const = 0;  // "camera 0 (640x480 @ 30 fps)", "folder samples/ (16 images)"
   virtual std::string last_error() const = 0;
-  virtual bool live() const = 0;                 // camera: true; files: false
-  virtual int skipped() const { return 0; }      // unreadable files skipped so far (folders)
+  virtual bool live() const = 0;             // camera: true; files: false
+  virtual int skipped() const { return 0; }  // unreadable files skipped so far (folders)
 };
 
 // Opens "0".."9" (camera index), "demo", a video file, an image file or a folder of images.
