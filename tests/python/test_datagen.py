@@ -178,6 +178,7 @@ def test_captions_use_only_the_listed_vocabulary(gen, records):
         for r in recs:
             for c in r["captions"]:
                 assert c == c.lower() and not c.endswith(".") and "  " not in c
+                assert 2 <= len(c.split()) <= 18, c
                 assert set(c.split()) <= vocab, (c, set(c.split()) - vocab)
 
 
@@ -204,6 +205,8 @@ def test_ground_truth_matches_captions(records):
                     assert any(G.noun_phrase(o["category"], o["count"], o["colour"]) in c
                                for c in r["captions"])
             assert r["background"] in G.BACKGROUNDS
+            if r["background"] == "plain":  # never camouflaged on its own colour
+                assert all(o["colour"] != r["background_colour"] for o in r["objects"])
             bgp = G.background_phrase(r["background"], r.get("background_colour"))
             assert bgp in r["captions"][0] or G.SKY_PHRASES.get(r["background"], "-") in r["captions"][0]
             for c in r["captions"]:

@@ -27,6 +27,14 @@ ARBITRARY_COLOUR = {
     "cup", "bowl", "vase", "chair", "couch", "book", "toothbrush",
 }
 
+# term -> (hue on PIL's 0..255 scale, value range for the painted pixels)
+_PAINT = {
+    "red": (0, 130, 250), "orange": (20, 200, 255), "yellow": (38, 200, 255),
+    "green": (85, 90, 230), "blue": (155, 110, 245), "purple": (195, 110, 235),
+    "pink": (226, 190, 255), "brown": (18, 60, 135),
+}
+PAINT_TERMS = sorted(_PAINT)
+
 _TERM_INDEX = {t: i for i, t in enumerate(COLOUR_TERMS)}
 _NONE = -1
 
@@ -96,18 +104,23 @@ def measure_colour(img: Image.Image) -> tuple[str | None, dict[str, float]]:
 def recolour(img: Image.Image, rng: np.random.Generator) -> Image.Image:
     """Randomly recolour the saturated parts of a sprite (tyres, glass and
     outlines stay as they are): keep, rotate the hue, or make them neutral."""
-    mode = rng.choice(3, p=[0.2, 0.65, 0.15])
+    mode = rng.choice(3, p=[0.15, 0.7, 0.15])
     if mode == 0:
         return img
     rgba = np.asarray(img.convert("RGBA"))
     hsv = np.asarray(img.convert("RGB").convert("HSV")).copy()
     sat = hsv[..., 1] > 60
     if mode == 1:
-        shift = int(rng.integers(0, 256))
-        hsv[..., 0] = np.where(sat, (hsv[..., 0].astype(np.int32) + shift) % 256, hsv[..., 0]).astype(np.uint8)
-        # vary saturation a little so pinks and pale tones also occur
-        sfac = float(rng.uniform(0.6, 1.15))
-        hsv[..., 1] = np.where(sat, np.clip(hsv[..., 1] * sfac, 0, 255), hsv[..., 1]).astype(np.uint8)
+        # paint toward one chromatic term (uniformly chosen, so colours are
+        # balanced); shading is kept, the measured colour decides the label
+        term = PAINT_TERMS[int(rng.integers(len(PAINT_TERMS)))]
+        hue, v_lo, v_hi = _PAINT[term]
+        h = (hue + rng.integers(-5, 6, hsv.shape[:2])) % 256
+        s = np.maximum(hsv[..., 1], int(rng.integers(150, 230)))
+        v = v_lo + hsv[..., 2].astype(np.float32) * (v_hi - v_lo) / 255.0
+        hsv[..., 0] = np.where(sat, h, hsv[..., 0]).astype(np.uint8)
+        hsv[..., 1] = np.where(sat, s, hsv[..., 1]).astype(np.uint8)
+        hsv[..., 2] = np.where(sat, v, hsv[..., 2]).astype(np.uint8)
         rgb = np.asarray(Image.fromarray(hsv, "HSV").convert("RGB"))
     else:
         gray = np.asarray(img.convert("RGB").convert("L")).astype(np.float32)

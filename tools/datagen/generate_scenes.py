@@ -29,7 +29,7 @@ import sources  # noqa: E402
 import splits  # noqa: E402
 from scene import generate_scene  # noqa: E402
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
 _plans = None  # set in the parent before forking, or by _init_worker

@@ -47,6 +47,10 @@ _set("tie, bottle, wine glass, cup, fork, knife, spoon, bowl, banana, apple, san
      "broccoli, carrot, hot dog, pizza, donut, cake, chair, couch, potted plant, bed, dining table, "
      "toilet, tv, laptop, mouse, remote, keyboard, cell phone, microwave, oven, toaster, sink, "
      "refrigerator, book, clock, vase, scissors, teddy bear, toothbrush", _INDOOR)
+# picnic things also appear outdoors
+_set("bottle, cup, wine glass, sandwich, apple, banana, orange, hot dog, pizza, donut, cake, book, "
+     "cell phone, teddy bear, bowl", ("room", "grass", "beach"))
+_set("chair, potted plant, dining table", ("room", "grass"))
 
 # Always in the sky on outdoor backgrounds; birds sometimes.
 SKY_CATEGORIES = {"airplane", "kite"}
@@ -55,7 +59,9 @@ WALL_CATEGORIES = {"clock"}
 # Sprites with writing or a handedness that a mirror image would falsify.
 NO_FLIP = {"stop sign", "clock", "keyboard", "book", "cell phone", "laptop", "tv"}
 
-BACKGROUND_WEIGHTS = {"grass": 0.2, "beach": 0.11, "road": 0.15, "snow": 0.1, "room": 0.24, "plain": 0.2}
+# chance of a plain background; otherwise one of the first category's backgrounds by weight
+PLAIN_P = 0.2
+BACKGROUND_WEIGHTS = {"grass": 0.25, "beach": 0.25, "road": 0.2, "snow": 0.15, "room": 0.25}
 N_CATEGORIES_P = [0.4, 0.4, 0.2]  # 1, 2, 3 categories
 COUNT_P = [0.55, 0.3, 0.15]       # 1, 2, 3 instances
 # longest side of an instance as a fraction of the image side
@@ -70,6 +76,9 @@ _MEDIUM = ("cat, dog, backpack, handbag, suitcase, umbrella, laptop, teddy bear,
 CATEGORY_SCALE = {c.strip(): 0.65 for c in _TINY.split(",")}
 CATEGORY_SCALE.update({c.strip(): 0.82 for c in _MEDIUM.split(",")})
 MAX_OVERLAP = 0.18  # intersection / smaller box area
+NEXT_TO_GAP = 0.06       # horizontal gap (fraction of the image) for "next to"
+NEXT_TO_BASELINE = 0.08  # and at most this difference in the bottom edges
+MAX_CAPTION_WORDS = 18
 
 
 @dataclass
@@ -133,17 +142,19 @@ def _plan_scene(rng, plan):
             c = _choice(rng, sorted(plan.held_out_sources))
             forced_source[c] = plan.held_out_sources[c]
             must = (c,)
-    if must:
-        bgs = [b for b in G.BACKGROUNDS if all(b in SCENE_BACKGROUNDS[c] for c in must)]
-        bg = _choice(rng, bgs)
+    if not must:
+        # the first category is uniform over categories, so indoor things that
+        # share one background are not rarer than outdoor ones
+        must = (_choice(rng, sorted(plan.sprites)),)
+    bgs = [b for b in G.BACKGROUNDS if b != "plain" and all(b in SCENE_BACKGROUNDS[c] for c in must)]
+    if not bgs or rng.random() < PLAIN_P:
+        bg = "plain"
     else:
-        keys = list(BACKGROUND_WEIGHTS)
-        p = np.array([BACKGROUND_WEIGHTS[k] for k in keys])
-        bg = _choice(rng, keys, p / p.sum())
-    plain_colour = _choice(rng, G.PLAIN_BACKGROUND_COLOURS) if bg == "plain" else None
+        p = np.array([BACKGROUND_WEIGHTS[b] for b in bgs])
+        bg = _choice(rng, bgs, p / p.sum())
     n = max(len(must), 1 + int(rng.choice(3, p=N_CATEGORIES_P)))
     cats = _pick_categories(rng, plan, bg, n, must)
-    return bg, plain_colour, cats, forced_source
+    return bg, cats, forced_source
 
 
 def _box_overlap(a, b):
@@ -189,10 +200,14 @@ def relation_between(a: Group, b: Group, size: int) -> str | None:
     if a.in_sky != b.in_sky:
         return "above" if a.in_sky else "below"
     ua, ub = _union(a.boxes), _union(b.boxes)
-    if ua[2] <= ub[0] + tol:
-        return "left of"
-    if ub[2] <= ua[0] + tol:
-        return "right of"
+    side = "left of" if ua[2] <= ub[0] + tol else "right of" if ub[2] <= ua[0] + tol else None
+    if side:
+        # two single things side by side at the same depth and close: "next to"
+        gap = max(ub[0] - ua[2], ua[0] - ub[2])
+        if (a.count == 1 and b.count == 1 and gap <= NEXT_TO_GAP * size
+                and abs(ua[3] - ub[3]) <= NEXT_TO_BASELINE * size):
+            return "next to"
+        return side
     if ua[3] <= ub[1] + tol:
         return "above"
     if ub[3] <= ua[1] + tol:
@@ -240,15 +255,15 @@ def make_captions(groups, bg, plain_colour, relations, rng):
         wc = bool(rng.random() < 0.5)
         caps.append(f"{_np(ga, wc)} {G.RELATION_PHRASES[r['relation']]} {_np(gb, wc)}")
     caps.append(_objects_phrase(groups, has_colour))
-    return caps
+    short = [c for c in caps if len(c.split()) <= MAX_CAPTION_WORDS]
+    return short or [min(caps, key=lambda c: len(c.split()))]
 
 
 def generate_scene(rng: np.random.Generator, plan: SplitPlan, size: int = 128):
     """Returns (PIL RGB image, record dict without id/image)."""
-    bg, plain_colour, cats, forced = _plan_scene(rng, plan)
-    bg_arr, hz = make_background(bg, rng, size, plain_colour)
-
+    bg, cats, forced = _plan_scene(rng, plan)
     groups = []
+    seen_colours = set()  # so a plain background never hides an object of its colour
     for c in cats:
         by_source = plan.sprites[c]
         source = forced.get(c) or _choice(rng, sorted(by_source))
@@ -258,10 +273,18 @@ def generate_scene(rng: np.random.Generator, plan: SplitPlan, size: int = 128):
         if c in ARBITRARY_COLOUR:
             img = recolour(img, rng)
             g.colour, _ = measure_colour(img)
+            seen_colours.add(g.colour)
+        elif bg == "plain":
+            seen_colours.add(measure_colour(img)[0])
         g.image = img
-        g.in_sky = hz is not None and bg != "room" and (
+        g.in_sky = bg not in ("plain", "room") and (
             c in SKY_CATEGORIES or (c == "bird" and rng.random() < 0.4))
         groups.append(g)
+    plain_colour = None
+    if bg == "plain":
+        free = [c for c in G.PLAIN_BACKGROUND_COLOURS if c not in seen_colours]
+        plain_colour = _choice(rng, free or G.PLAIN_BACKGROUND_COLOURS)
+    bg_arr, hz = make_background(bg, rng, size, plain_colour)
 
     total = sum(g.count for g in groups)
     classes = ["small", "medium", "large"] if total <= 2 else (["small", "medium"] if total <= 5 else ["small"])
