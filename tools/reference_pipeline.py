@@ -1,0 +1,173 @@
+#!/usr/bin/python3
+"""The seed's captioning path in Python, as a reference for edgecap's speed (tools/compare_python.py).
+
+    /usr/bin/python3 tools/reference_pipeline.py models/lightweight_captioning_model.pt samples/scenes \
+        --iterations 30 --warmup 3 --threads 2 --json
+
+What runs: the SAME TorchScript file edgecap loads, through torch.jit.load (tools/common.load_scripted, which
+also selects the INT8 file's quantized engine). The shipped .pt holds no eager weights we could rebuild the
+nn.Module from (tools/export.py scripts a BN-folded model), so the Python side calls the scripted encode/step
+from Python, exactly as a Python app that ships this file would. Preprocessing is the seed's: OpenCV BGR frame
+-> RGB, resize to the metadata's input size (INTER_AREA when shrinking 2x or more, else INTER_LINEAR, the same
+rule as src/inference/preprocess.cpp), / scale, - mean, / std. Decoding is greedy, the loop in Python,
+argmax per step, stopping at <end> or max_caption_length -- the seed's search.
+
+Reported (JSON with --json): per-caption model latency (preprocess + encode + decode of a decoded frame in
+memory, warm-up excluded; image file decoding excluded on both sides), load time, and start-up-to-first-
+caption: from this process's exec (read from /proc, so interpreter start and `import torch` count) to the
+first caption's text.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+
+def seconds_since_process_start() -> float:
+    """Wall seconds since this process was exec'd (Linux /proc), so interpreter start-up is counted."""
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    start_ticks = int(fields[19])  # field 22 (starttime), counted after the ")" that ends the command name
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+
+def list_images(inputs):
+    paths = []
+    for item in inputs:
+        if os.path.isdir(item):
+            paths += sorted(os.path.join(item, n) for n in os.listdir(item) if n.lower().endswith(IMAGE_EXTENSIONS))
+        else:
+            paths.append(item)
+    if not paths:
+        sys.exit(f"no images in {inputs}")
+    return paths
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model", help="TorchScript model file (edgecap contract)")
+    ap.add_argument("images", nargs="+", help="image files or folders")
+    ap.add_argument("--iterations", type=int, default=30, help="timed captions (cycling over the images)")
+    ap.add_argument("--warmup", type=int, default=3, help="untimed captions after the first one")
+    ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0 = leave torch's default)")
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    args = ap.parse_args()
+
+    import cv2  # noqa: E402  (imports are part of start-up and are timed as such)
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from common import load_scripted
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    module, meta = load_scripted(args.model)
+    load_ms = (time.perf_counter() - t0) * 1000
+    inp = meta["input"]
+    size = (inp["width"], inp["height"])
+    mean = np.array(inp["mean"], dtype=np.float32).reshape(3, 1, 1)
+    std = np.array(inp["std"], dtype=np.float32).reshape(3, 1, 1)
+    scale = float(inp.get("scale", 255.0))
+    vocab = meta["vocab"]
+    special = meta["special_tokens"]
+    start_id, end_id = special["start"], special["end"]
+    max_len = meta["max_caption_length"]
+    rgb = inp.get("channel_order", "RGB") == "RGB"
+
+    frames = []
+    names = []
+    for path in list_images(args.images):
+        frame = cv2.imread(path, cv2.IMREAD_COLOR)
+        if frame is None:
+            print(f"warning: cannot read {path}", file=sys.stderr)
+            continue
+        frames.append(frame)
+        names.append(os.path.basename(path))
+
+    def preprocess(frame):
+        img = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if rgb else frame
+        h, w = img.shape[:2]
+        if (w, h) != size:
+            shrink = w >= 2 * size[0] or h >= 2 * size[1]
+            img = cv2.resize(img, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        x = img.transpose(2, 0, 1).astype(np.float32) / scale
+        x = (x - mean) / std
+        return torch.from_numpy(x).unsqueeze(0)
+
+    def caption(frame):
+        t_start = time.perf_counter()
+        with torch.inference_mode():
+            x = preprocess(frame)
+            t_pre = time.perf_counter()
+            state = module.encode(x)
+            t_enc = time.perf_counter()
+            token = torch.tensor([start_id], dtype=torch.long)
+            words = []
+            steps = 0
+            for _ in range(max_len):
+                logp, state = module.step(token, state)
+                steps += 1
+                token = logp.argmax(1)
+                idx = int(token)
+                if idx == end_id:
+                    break
+                if idx not in (special.get("pad", 0), start_id):
+                    words.append(vocab[idx] if 0 <= idx < len(vocab) else "<unk>")
+            t_end = time.perf_counter()
+        return " ".join(words), {"total_ms": (t_end - t_start) * 1000, "preprocess_ms": (t_pre - t_start) * 1000,
+                                 "encode_ms": (t_enc - t_pre) * 1000, "decode_ms": (t_end - t_enc) * 1000,
+                                 "steps": steps}
+
+    first_text, first = caption(frames[0])
+    startup_ms = seconds_since_process_start() * 1000
+    for i in range(args.warmup):
+        caption(frames[(i + 1) % len(frames)])
+    timed = []
+    captions = {names[0]: first_text}
+    for i in range(args.iterations):
+        k = i % len(frames)
+        text, t = caption(frames[k])
+        captions.setdefault(names[k], text)
+        timed.append(t)
+    lat = [t["total_ms"] for t in timed]
+    result = {
+        "model": args.model,
+        "precision": meta.get("precision"),
+        "quantized_engine": torch.backends.quantized.engine if meta.get("precision") == "int8" else "",
+        "runtime": "python TorchScript (torch.jit.load) " + torch.__version__,
+        "threads": torch.get_num_threads(),
+        "images": len(frames),
+        "load_ms": load_ms,
+        "first_caption_ms": first["total_ms"],
+        "startup_to_first_caption_ms": startup_ms,
+        "iterations": len(lat),
+        "latency_ms": {"median": statistics.median(lat) if lat else None,
+                       "mean": statistics.fmean(lat) if lat else None,
+                       "min": min(lat) if lat else None, "max": max(lat) if lat else None},
+        "stages_ms": {k: statistics.median([t[k] for t in timed]) if timed else None
+                      for k in ("preprocess_ms", "encode_ms", "decode_ms")},
+        "steps_per_caption": statistics.fmean([t["steps"] for t in timed]) if timed else None,
+        "captions": captions,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{args.model}: load {load_ms:.0f} ms, start-up to first caption {startup_ms:.0f} ms")
+        if lat:
+            print(f"latency per caption: median {result['latency_ms']['median']:.2f} ms over {len(lat)} "
+                  f"(threads {result['threads']})")
+        for name, text in list(captions.items())[:5]:
+            print(f"  {name}: {text}")
+
+
+if __name__ == "__main__":
+    main()
