@@ -1,0 +1,519 @@
+#include "edgecap/app.h"
+
+#include <fmt/format.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <opencv2/highgui.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "caption_worker.h"
+#include "edgecap/error.h"
+#include "edgecap/frame_source.h"
+#include "edgecap/keys.h"
+#include "edgecap/preview.h"
+#include "edgecap/report.h"
+#include "edgecap/speaker.h"
+#include "edgecap/stats.h"
+#include "edgecap/system_info.h"
+#include "edgecap/terminal.h"
+#include "selection.h"
+
+namespace edgecap {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr const char* kWindowName = "edgecap";
+constexpr auto kStatusEvery = std::chrono::seconds(5);
+constexpr int kRateStep = 20;
+constexpr int kMinPreviewWidth = 640;  // tiny test frames are upscaled so the overlay stays readable
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// Messages and the status line share stdout: a status line on a TTY is rewritten in place with \r and
+// must be wiped before any other message, or the two would interleave.
+class Console {
+ public:
+  explicit Console(std::ostream& out) : out_(out), tty_(::isatty(STDOUT_FILENO) == 1) {}
+  void line(const std::string& text) {
+    clear_status();
+    out_ << text << '\n' << std::flush;
+  }
+  void block(const std::string& text) {
+    clear_status();
+    out_ << text << std::flush;
+  }
+  void status(const std::string& text) {
+    last_status_ = text;
+    if (!tty_) {
+      out_ << text << '\n' << std::flush;
+      return;
+    }
+    std::string shown = text;
+    struct winsize ws {};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && shown.size() >= ws.ws_col) {
+      shown.resize(ws.ws_col - 1);
+    }
+    out_ << '\r' << shown << "\033[K" << std::flush;
+    showing_status_ = true;
+  }
+  void redraw_status() {
+    if (showing_status_) status(last_status_);
+  }
+  void clear_status() {
+    if (showing_status_) out_ << "\r\033[K";
+    showing_status_ = false;
+  }
+  std::ostream& stream() { return out_; }
+
+ private:
+  std::ostream& out_;
+  bool tty_;
+  bool showing_status_ = false;
+  std::string last_status_;
+};
+
+class App {
+ public:
+  App(const Config& config, Terminal& terminal)
+      : config_(config),
+        terminal_(terminal),
+        console_(std::cout),
+        catalog_(config.models_dir, config.pruned_dir, config.device),
+        scene_(config.scene_change_threshold),
+        auto_on_(config.auto_caption) {}
+
+  int run();
+
+ private:
+  LineReader line_reader() {
+    return [this] { return terminal_.read_line(); };
+  }
+  std::string variant() const { return variant_label(selection_.model, selection_.precision); }
+  int interrupted_exit() {
+    console_.line(fmt::format("\ninterrupted (signal {}), terminal restored", Terminal::pending_signal()));
+    return int(ExitCode::kInterrupted);
+  }
+
+  void load(const Selection& selection);
+  bool handle(Action action);  // false = quit
+  void caption_now(bool automatic);
+  void collect_result();
+  void switch_model();
+  void print_report();
+  void show_heatmap_in_terminal();
+  void read_frame();
+  void maybe_auto_caption();
+  void show_preview();
+  void on_spoken(const SpeechEvent& event);
+  void shutdown();
+
+  const Config& config_;
+  Terminal& terminal_;
+  Console console_;
+  ModelCatalog catalog_;
+  Selection selection_;
+  std::shared_ptr<Captioner> captioner_;
+  std::unique_ptr<FrameSource> source_;
+  std::unique_ptr<Speaker> speaker_;
+  std::unique_ptr<CaptionWorker> worker_;
+  bool window_ = false;
+
+  std::mutex monitor_mutex_;  // the speaker's worker records speech timings
+  PerformanceMonitor monitor_;
+  struct PendingSpeech {
+    std::string text;
+    Clock::time_point captured;
+  };
+  std::optional<PendingSpeech> pending_speech_;  // guarded by monitor_mutex_
+
+  Frame frame_;
+  bool have_frame_ = false;
+  FrameStatus last_status_ = FrameStatus::kOk;
+  std::optional<CaptionResult> last_caption_;
+  std::string last_spoken_;
+  double last_latency_ms_ = -1;
+
+  SceneChangeDetector scene_;
+  bool auto_on_;
+  Clock::time_point last_auto_{};
+  bool heatmap_on_ = false;
+  Clock::time_point heatmap_since_{};
+  Clock::time_point last_status_time_ = Clock::now();
+};
+
+void App::load(const Selection& selection) {
+  console_.line(fmt::format("Loading {} from {} ...", variant_label(selection.model, selection.precision),
+                            ModelCatalog::path_for(selection.model, selection.precision)));
+  auto captioner = load_selection(selection, config_.device);
+  console_.block(render_load_summary(selection.model, selection.precision, captioner->metadata(),
+                                     captioner->load_info(), runtime_info()));
+  captioner_ = std::move(captioner);
+  selection_ = selection;
+  std::lock_guard<std::mutex> lock(monitor_mutex_);
+  monitor_.reset();  // numbers of different variants must not mix
+  pending_speech_.reset();
+}
+
+int App::run() {
+  if (config_.window == WindowMode::kOn && !display_available()) {
+    throw UsageError("--window: no usable display ($DISPLAY unset or the X server refused); use --no-window");
+  }
+  window_ = config_.window == WindowMode::kOn || (config_.window == WindowMode::kAuto && display_available());
+
+  // The source first: it fails fast (no camera), before the user answers any question.
+  SourceOptions source_options;
+  source_options.loop = config_.loop;
+  source_ = open_source(config_.source, source_options);
+  console_.line("Source: " + source_->describe());
+
+  configure_threads(config_.threads);
+  auto selection = choose_selection(config_, catalog_, true, line_reader(), console_.stream());
+  if (Terminal::interrupted()) return interrupted_exit();
+  if (!selection) {
+    console_.line("no choice made, bye");
+    return int(ExitCode::kOk);
+  }
+  load(*selection);
+
+  SpeakerOptions speaker_options;
+  speaker_options.enabled = config_.speech;
+  speaker_options.voice = config_.voice;
+  speaker_options.rate_wpm = config_.speech_rate_wpm;
+  speaker_options.wav_path = config_.wav_path;
+  speaker_ = std::make_unique<Speaker>(speaker_options);
+  speaker_->on_spoken([this](const SpeechEvent& e) { on_spoken(e); });
+  console_.line("Speech: " + speaker_->status());
+  worker_ = std::make_unique<CaptionWorker>(config_.threads);
+
+  if (window_) {
+    cv::namedWindow(kWindowName, cv::WINDOW_AUTOSIZE | cv::WINDOW_GUI_NORMAL);
+    console_.line("Preview: window '" + std::string(kWindowName) + "' (keys work there and here)");
+  } else {
+    console_.line("Preview: none (terminal mode)");
+  }
+  console_.block(key_help());
+  if (!terminal_.is_tty()) console_.line("(stdin is not a terminal: reading keys from it, EOF quits)");
+
+  terminal_.set_raw(true);
+  int exit_code = int(ExitCode::kOk);
+  for (;;) {
+    if (Terminal::interrupted()) {
+      exit_code = int(ExitCode::kInterrupted);
+      break;
+    }
+    read_frame();
+    collect_result();
+    maybe_auto_caption();
+    int window_key = -1;
+    if (window_) {
+      show_preview();
+      window_key = cv::waitKey(15);
+    }
+    const int key = terminal_.read_key(std::chrono::milliseconds(window_ ? 0 : 30));
+    if (key == kKeyInterrupted) {
+      exit_code = int(ExitCode::kInterrupted);
+      break;
+    }
+    if (key == kKeyEof) {
+      console_.line("end of input: quitting");
+      break;
+    }
+    if (!handle(action_for_key(window_key)) || !handle(action_for_key(key))) break;
+    if (terminal_.resized()) console_.redraw_status();
+    const auto now = Clock::now();
+    if (!window_ && now - last_status_time_ >= kStatusEvery) {
+      last_status_time_ = now;
+      std::size_t inferences;
+      double fps;
+      {
+        std::lock_guard<std::mutex> lock(monitor_mutex_);
+        inferences = monitor_.inferences();
+        fps = monitor_.display_fps();
+      }
+      console_.status(format_status_line(variant(), fps, last_latency_ms_, process_memory().rss_mb,
+                                         inferences, auto_on_));
+    }
+  }
+  shutdown();
+  if (exit_code == int(ExitCode::kInterrupted)) return interrupted_exit();
+  console_.line("bye");
+  return exit_code;
+}
+
+void App::shutdown() {
+  // A caption in flight or speech being written finishes first, so piped `s` then `q` still prints and
+  // --wav still holds the whole utterance. A second Ctrl-C skips the wait (default action).
+  worker_->wait_idle();
+  collect_result();
+  if (speaker_->busy() && !Terminal::interrupted()) speaker_->wait_idle(std::chrono::seconds(30));
+  terminal_.set_raw(false);
+  if (window_) cv::destroyAllWindows();
+}
+
+bool App::handle(Action action) {
+  switch (action) {
+    case Action::kNone:
+      return true;
+    case Action::kQuit:
+      return false;
+    case Action::kCaption:
+      caption_now(false);
+      return true;
+    case Action::kReplay:
+      if (!config_.speech) {
+        console_.line("[speech] off (--no-speech): nothing to replay");
+      } else if (!speaker_->replay()) {
+        console_.line("[speech] nothing to replay yet: press S first");
+      } else {
+        console_.line("[speech] replaying: " + last_spoken_);
+      }
+      return true;
+    case Action::kReport:
+      print_report();
+      return true;
+    case Action::kMenu:
+      switch_model();
+      return true;
+    case Action::kToggleAuto:
+      auto_on_ = !auto_on_;
+      scene_.reset();
+      last_auto_ = {};
+      console_.line(fmt::format("[auto] {} (every {:.1f} s or on a scene change > {:.1f})",
+                                auto_on_ ? "on" : "off", config_.auto_interval_s, scene_.threshold()));
+      return true;
+    case Action::kRateUp:
+    case Action::kRateDown:
+      speaker_->set_rate(speaker_->rate() + (action == Action::kRateUp ? kRateStep : -kRateStep));
+      console_.line(fmt::format("[speech] rate {} wpm", speaker_->rate()));
+      return true;
+    case Action::kHeatmap:
+      heatmap_on_ = !heatmap_on_;
+      heatmap_since_ = Clock::now();
+      if (!last_caption_ || last_caption_->caption.attention.empty()) {
+        console_.line("[heatmap] no attention maps yet: press S first (the model must export alpha)");
+        heatmap_on_ = false;
+      } else if (!window_) {
+        show_heatmap_in_terminal();
+        heatmap_on_ = false;
+      } else {
+        console_.line(fmt::format("[heatmap] {}", heatmap_on_ ? "on" : "off"));
+      }
+      return true;
+    case Action::kHelp:
+      console_.block(key_help());
+      return true;
+  }
+  return true;
+}
+
+void App::read_frame() {
+  Frame next;
+  const FrameStatus status = source_->read(next);
+  if (status == FrameStatus::kOk) {
+    if (!next.image.empty()) {
+      frame_ = std::move(next);
+      have_frame_ = true;
+      if (!window_) {
+        std::lock_guard<std::mutex> lock(monitor_mutex_);
+        monitor_.frame_displayed();
+      }
+    }
+  } else if (status != last_status_) {
+    switch (status) {
+      case FrameStatus::kEndOfStream:
+        console_.line("[source] end of stream (--no-loop): S still captions the last frame, Q quits");
+        break;
+      case FrameStatus::kTimeout:
+        console_.line("[source] no frame for a while (camera stalled?); still trying");
+        break;
+      case FrameStatus::kError:
+        console_.line("[source] " + source_->last_error());
+        break;
+      case FrameStatus::kOk:
+        break;
+    }
+  }
+  last_status_ = status;
+}
+
+void App::caption_now(bool automatic) {
+  if (!have_frame_) {
+    if (!automatic) console_.line("[caption] no frame yet from " + source_->describe());
+    return;
+  }
+  CaptionJob job;
+  job.captioner = captioner_;
+  job.frame = frame_;
+  job.beam = config_.beam;
+  job.automatic = automatic;
+  if (!worker_->submit(std::move(job))) {
+    if (!automatic) console_.line("[caption] still working on the previous frame");
+    return;
+  }
+  scene_.set_reference(frame_.image);
+  last_auto_ = Clock::now();
+}
+
+void App::collect_result() {
+  auto result = worker_->take_result();
+  if (!result) return;
+  if (!result->error.empty()) {
+    console_.line("[caption] failed: " + result->error);
+    return;
+  }
+  const Caption& c = result->caption;
+  {
+    std::lock_guard<std::mutex> lock(monitor_mutex_);
+    // A result of the model we just switched away from must not count for the new one.
+    if (result->job.captioner == captioner_) {
+      monitor_.record("preprocess", c.times.preprocess_ms);
+      monitor_.record("encode", c.times.encode_ms);
+      monitor_.record("decode", c.times.decode_ms);
+      monitor_.record("model", c.times.total_ms);
+      monitor_.record("frame_age", result->frame_age_ms);
+    }
+  }
+  last_latency_ms_ = c.times.total_ms;
+  console_.line(format_caption_line(c, result->frame_age_ms) + (result->job.automatic ? "  [auto]" : ""));
+  const bool speak = config_.speech && !c.text.empty() && (!result->job.automatic || c.text != last_spoken_);
+  if (speak) {
+    {
+      std::lock_guard<std::mutex> lock(monitor_mutex_);
+      pending_speech_ = PendingSpeech{c.text, result->job.frame.captured};
+    }
+    speaker_->say(c.text);
+    last_spoken_ = c.text;
+  }
+  last_caption_ = std::move(result);
+}
+
+void App::on_spoken(const SpeechEvent& event) {
+  std::lock_guard<std::mutex> lock(monitor_mutex_);
+  if (event.replay) return;
+  monitor_.record("speech", event.synth_ms);
+  if (pending_speech_ && pending_speech_->text == event.text) {
+    monitor_.record("end_to_end", ms_between(pending_speech_->captured, event.first_sample));
+    pending_speech_.reset();
+  }
+}
+
+void App::maybe_auto_caption() {
+  if (!auto_on_ || !have_frame_ || worker_->busy()) return;
+  const bool due = Clock::now() - last_auto_ >= std::chrono::duration<double>(config_.auto_interval_s);
+  if (due || scene_.changed(frame_.image)) caption_now(true);
+}
+
+void App::switch_model() {
+  terminal_.set_raw(false);
+  console_.clear_status();
+  console_.line(fmt::format("\n[menu] current: {} (Q or EOF keeps it)", variant()));
+  std::optional<Selection> selection;
+  try {
+    selection = ask_selection(catalog_, line_reader(), console_.stream());
+  } catch (const Error& e) {
+    console_.line(fmt::format("[menu] {}; keeping {}", e.what(), variant()));
+  }
+  if (selection && !Terminal::interrupted()) {
+    try {
+      load(*selection);
+      console_.line("[menu] now running " + variant());
+    } catch (const Error& e) {
+      console_.line(fmt::format("[menu] could not load {}: {}\n[menu] keeping {}",
+                                variant_label(selection->model, selection->precision), e.what(), variant()));
+    }
+  } else if (!Terminal::interrupted()) {
+    console_.line("[menu] no change; keeping " + variant());
+  }
+  terminal_.set_raw(true);
+}
+
+void App::print_report() {
+  ReportContext context;
+  context.variant = variant();
+  const LoadInfo& info = captioner_->load_info();
+  context.file = info.path;
+  context.file_bytes = info.file_bytes;
+  context.sha256 = info.sha256;
+  const RuntimeInfo runtime = runtime_info();
+  context.threads = runtime.intra_op_threads;
+  context.quantized_engine = info.quantized_engine;
+  context.torch_version = runtime.torch_version;
+  const ProcessMemory memory = process_memory();
+  context.rss_mb = memory.rss_mb;
+  context.peak_rss_mb = memory.peak_rss_mb;
+  context.gpu = gpu_memory_text(runtime, config_.device);
+  context.speech_on = config_.speech;
+  std::string text;
+  {
+    std::lock_guard<std::mutex> lock(monitor_mutex_);
+    text = format_report(monitor_, context);
+  }
+  console_.block(text);
+}
+
+void App::show_heatmap_in_terminal() {
+  const Caption& c = last_caption_->caption;
+  console_.block(
+      fmt::format("[heatmap] mean attention over '{}' ({}x{} regions, top = top of the frame):\n{}", c.text,
+                  c.grid_h, c.grid_w, ascii_heatmap(attention_map(c))));
+}
+
+void App::show_preview() {
+  if (!have_frame_) return;
+  cv::Mat shown;
+  if (heatmap_on_ && last_caption_ && !last_caption_->caption.attention.empty()) {
+    // One word a second, over the frame that was captioned (attention belongs to that frame).
+    const Caption& c = last_caption_->caption;
+    const auto words = int(std::min(c.attention.size(), c.words.size()));
+    const int word =
+        words > 0
+            ? int(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - heatmap_since_).count() %
+                  words)
+            : -1;
+    shown = last_caption_->job.frame.image.clone();
+    draw_heatmap(shown, attention_map(c, word),
+                 word >= 0 ? "attention: " + c.words[std::size_t(word)] : "attention");
+  } else {
+    shown = frame_.image.clone();
+  }
+  if (shown.cols < kMinPreviewWidth) {
+    const double f = double(kMinPreviewWidth) / shown.cols;
+    cv::resize(shown, shown, {}, f, f, cv::INTER_NEAREST);
+  }
+  OverlayInfo info;
+  info.variant = variant();
+  {
+    std::lock_guard<std::mutex> lock(monitor_mutex_);
+    monitor_.frame_displayed();
+    info.display_fps = monitor_.display_fps();
+  }
+  info.last_latency_ms = last_latency_ms_;
+  info.rss_mb = process_memory().rss_mb;
+  static const std::string gpu = gpu_memory_text(runtime_info(), config_.device);
+  info.gpu = gpu;
+  info.caption = last_caption_ ? last_caption_->caption.text : "";
+  info.auto_caption = auto_on_;
+  info.busy = worker_->busy();
+  draw_overlay(shown, overlay_lines(info));
+  cv::imshow(kWindowName, shown);
+}
+
+}  // namespace
+
+int run_app(const Config& config) {
+  Terminal terminal;
+  App app(config, terminal);
+  return app.run();
+}
+
+}  // namespace edgecap
