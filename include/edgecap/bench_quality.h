@@ -24,13 +24,14 @@ std::string pluralize(std::string_view noun);
 
 // The categories a caption names, found longest form first ("hot dog" before "dog"), singular or plural.
 // A colour-named category used as an adjective ("an orange car") does not count as a mention of it.
-std::vector<std::string> mentioned_categories(const Words& caption, const std::vector<std::string>& categories);
+std::vector<std::string> mentioned_categories(const Words& caption,
+                                              const std::vector<std::string>& categories);
 
 // One line of ground_truth.jsonl.
 struct GroundTruth {
-  std::string image;                    // as written in the file
+  std::string image;  // as written in the file
   std::vector<std::string> captions;
-  std::vector<std::string> objects;     // category of each ground-truth object (repeats allowed)
+  std::vector<std::string> objects;  // category of each ground-truth object (repeats allowed)
 };
 
 // Reads ground_truth.jsonl; keys are the image file names (no folders), so "images/a.png" matches a frame

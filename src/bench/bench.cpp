@@ -63,9 +63,10 @@ std::vector<BenchImage> load_images(const std::string& uri) {
     images.push_back({frame.image.clone(), fs::path(name).filename().string()});
   }
   if (images.empty()) {
-    throw BenchError(fmt::format("no images could be read from {} ({}); pass --images with a folder of "
-                                 "images or a video",
-                                 uri, source->last_error()));
+    throw BenchError(
+        fmt::format("no images could be read from {} ({}); pass --images with a folder of "
+                    "images or a video",
+                    uri, source->last_error()));
   }
   return images;
 }
@@ -304,7 +305,8 @@ struct Sweep {
     for (auto& words : per_image) captions_out.push_back(*words);
     // FP32 agrees with itself by definition; another precision without FP32 captions has no agreement.
     v.quality = score(captions_out, precision == Precision::kFP32 ? &captions_out : fp32, refs);
-    for (int i = 0; i < std::min(n, kSampleCaptions); ++i) v.sample_captions.push_back(join_words(captions_out[i]));
+    for (int i = 0; i < std::min(n, kSampleCaptions); ++i)
+      v.sample_captions.push_back(join_words(captions_out[i]));
     return v;
   }
 };
@@ -315,9 +317,10 @@ int run_bench(const Config& config, std::ostream& out) {
   if (config.bench_iterations < 1) throw BenchError("--iterations must be at least 1");
   const std::string uri = config.bench_images.empty() ? default_images() : config.bench_images;
   if (!fs::exists(uri)) {
-    throw BenchError(fmt::format("image set {} does not exist; pass --images DIR|VIDEO (the sample scenes are "
-                                 "made by tools/datagen)",
-                                 uri));
+    throw BenchError(
+        fmt::format("image set {} does not exist; pass --images DIR|VIDEO (the sample scenes are "
+                    "made by tools/datagen)",
+                    uri));
   }
   configure_threads(config.threads);
   std::vector<BenchImage> images = load_images(uri);
@@ -370,7 +373,8 @@ int run_bench(const Config& config, std::ostream& out) {
       try {
         // Agreement needs this model's FP32 captions even when FP32 itself is not being measured.
         if (entry.precision != Precision::kFP32 && !fp32_captions && !fp32_in_sweep) {
-          LoadOptions load{ModelCatalog::path_for(model, Precision::kFP32), Precision::kFP32, config.device, true};
+          LoadOptions load{ModelCatalog::path_for(model, Precision::kFP32), Precision::kFP32, config.device,
+                           true};
           Captioner reference(load);
           fp32_captions = caption_all(reference, images, config.beam);
         }
@@ -394,8 +398,9 @@ int run_bench(const Config& config, std::ostream& out) {
   }
   env.quantized_engine = sweep.quantized_engine;
   if (config.device == Device::kCUDA) {
-    result.warnings.push_back("GPU memory is not measured yet (n/a): the captioner does not expose CUDA "
-                              "allocator statistics");
+    result.warnings.push_back(
+        "GPU memory is not measured yet (n/a): the captioner does not expose CUDA "
+        "allocator statistics");
   }
 
   out << format_terminal(result);

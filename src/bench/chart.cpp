@@ -20,10 +20,10 @@ const int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
 // Colour per precision (BGR), so the same precision reads the same across models.
 cv::Scalar precision_colour(const std::string& p) {
-  if (p == "fp32") return {180, 110, 30};   // blue
-  if (p == "int8") return {40, 140, 240};   // orange
-  if (p == "bf16") return {60, 160, 60};    // green
-  if (p == "fp16") return {160, 60, 160};   // purple
+  if (p == "fp32") return {180, 110, 30};  // blue
+  if (p == "int8") return {40, 140, 240};  // orange
+  if (p == "bf16") return {60, 160, 60};   // green
+  if (p == "fp16") return {160, 60, 160};  // purple
   return {120, 120, 120};
 }
 
@@ -81,9 +81,10 @@ cv::Mat draw_chart(const BenchResult& result, int width, int height) {
 
   const std::string title = "edgecap bench: latency vs " + headline_quality_name(refs);
   text(img, title, {20, 30}, 0.7, kInk, 2);
-  text(img, fmt::format("{} | {} threads | {} images x {} iterations | {}", result.env.cpu_model,
-                        result.env.intra_op_threads, result.env.image_count, result.env.iterations,
-                        result.env.date_utc),
+  text(img,
+       fmt::format("{} | {} threads | {} images x {} iterations | {}", result.env.cpu_model,
+                   result.env.intra_op_threads, result.env.image_count, result.env.iterations,
+                   result.env.date_utc),
        {20, 52}, 0.42, {90, 90, 90});
 
   const int left = 90, right = width - 230, top = 75, bottom = height - 70;
@@ -123,7 +124,8 @@ cv::Mat draw_chart(const BenchResult& result, int width, int height) {
   cv::rectangle(img, plot, kInk, 1);
   const std::string xlabel = "median model latency per caption (ms)  - lower is better";
   text(img, xlabel, {left + plot.width / 2 - text_size(xlabel).width / 2, bottom + 50});
-  vertical_text(img, headline_quality_name(refs) + " (%)  - higher is better", {28, top + plot.height / 2}, 0.5);
+  vertical_text(img, headline_quality_name(refs) + " (%)  - higher is better", {28, top + plot.height / 2},
+                0.5);
 
   // Marker area proportional to file size: radius ~ sqrt(bytes), largest file = kMaxRadius.
   const double kMaxRadius = 28, kMinRadius = 4;
@@ -146,7 +148,8 @@ cv::Mat draw_chart(const BenchResult& result, int width, int height) {
     // place the label right of the marker, moving it down until it does not overlap an earlier one
     cv::Rect box(c.x + r + 4, c.y - ts.height / 2 - 2, ts.width, ts.height + 4);
     for (int tries = 0; tries < 12; ++tries) {
-      bool overlap = std::any_of(taken.begin(), taken.end(), [&](const cv::Rect& t) { return (t & box).area() > 0; });
+      bool overlap =
+          std::any_of(taken.begin(), taken.end(), [&](const cv::Rect& t) { return (t & box).area() > 0; });
       if (!overlap) break;
       box.y += ts.height + 4;
     }
@@ -182,14 +185,17 @@ std::vector<std::string> write_reports(const BenchResult& result, const std::str
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw BenchError(fmt::format("cannot create report folder {}: {}; pick another --out", dir, ec.message()));
+  if (ec)
+    throw BenchError(
+        fmt::format("cannot create report folder {}: {}; pick another --out", dir, ec.message()));
   std::vector<std::string> paths;
   auto write_text = [&](const std::string& name, const std::string& content) {
     std::string path = (fs::path(dir) / name).string();
     std::ofstream f(path, std::ios::binary);
     f << content;
     f.close();
-    if (!f) throw BenchError(fmt::format("cannot write {}; check the folder is writable and has space", path));
+    if (!f)
+      throw BenchError(fmt::format("cannot write {}; check the folder is writable and has space", path));
     paths.push_back(path);
   };
   write_text("bench.md", format_markdown(result) + "\n![chart](bench.png)\n");

@@ -34,8 +34,8 @@ Words split_spaces(const std::string& text) { return tokenize_caption(text); }
 
 // Colour words a category can double as ("orange"); the same list as tools/evaluate.py COLOUR_TERMS.
 const std::set<std::string>& colour_terms() {
-  static const std::set<std::string> kColours = {"black",  "white", "gray",   "red",  "orange", "yellow",
-                                                 "green",  "blue",  "purple", "pink", "brown"};
+  static const std::set<std::string> kColours = {"black", "white", "gray",   "red",  "orange", "yellow",
+                                                 "green", "blue",  "purple", "pink", "brown"};
   return kColours;
 }
 
@@ -118,11 +118,11 @@ std::string pluralize(std::string_view noun_in) {
   auto space = noun.rfind(' ');
   if (space != std::string::npos) return noun.substr(0, space + 1) + pluralize(noun.substr(space + 1));
   static const std::map<std::string, std::string> kIrregular = {
-      {"person", "people"}, {"man", "men"},         {"woman", "women"},   {"child", "children"},
-      {"mouse", "mice"},    {"knife", "knives"},    {"leaf", "leaves"},   {"wife", "wives"},
-      {"shelf", "shelves"}, {"sheep", "sheep"},     {"deer", "deer"},     {"fish", "fish"},
-      {"broccoli", "broccoli"}, {"skis", "skis"},   {"scissors", "scissors"}, {"tv", "tvs"},
-      {"foot", "feet"},     {"tooth", "teeth"},     {"goose", "geese"}};
+      {"person", "people"},     {"man", "men"},      {"woman", "women"},       {"child", "children"},
+      {"mouse", "mice"},        {"knife", "knives"}, {"leaf", "leaves"},       {"wife", "wives"},
+      {"shelf", "shelves"},     {"sheep", "sheep"},  {"deer", "deer"},         {"fish", "fish"},
+      {"broccoli", "broccoli"}, {"skis", "skis"},    {"scissors", "scissors"}, {"tv", "tvs"},
+      {"foot", "feet"},         {"tooth", "teeth"},  {"goose", "geese"}};
   if (auto it = kIrregular.find(noun); it != kIrregular.end()) return it->second;
   if (ends_with(noun, "s") || ends_with(noun, "x") || ends_with(noun, "z") || ends_with(noun, "ch") ||
       ends_with(noun, "sh")) {
@@ -135,7 +135,8 @@ std::string pluralize(std::string_view noun_in) {
   return noun + "s";
 }
 
-std::vector<std::string> mentioned_categories(const Words& caption, const std::vector<std::string>& categories) {
+std::vector<std::string> mentioned_categories(const Words& caption,
+                                              const std::vector<std::string>& categories) {
   struct Form {
     Words words;
     std::string category;
@@ -171,8 +172,8 @@ std::vector<std::string> mentioned_categories(const Words& caption, const std::v
   }
   std::vector<std::string> out;
   for (std::size_t k = 0; k < found.size(); ++k) {
-    bool adjective = colour_terms().count(found[k].category) && k + 1 < found.size() &&
-                     found[k + 1].start == found[k].end;
+    bool adjective =
+        colour_terms().count(found[k].category) && k + 1 < found.size() && found[k + 1].start == found[k].end;
     if (!adjective) out.push_back(found[k].category);
   }
   return out;
@@ -191,7 +192,8 @@ std::map<std::string, GroundTruth> read_ground_truth(const std::string& path) {
       auto j = nlohmann::json::parse(line);
       GroundTruth truth;
       truth.image = j.at("image").get<std::string>();
-      for (const auto& c : j.value("captions", nlohmann::json::array())) truth.captions.push_back(c.get<std::string>());
+      for (const auto& c : j.value("captions", nlohmann::json::array()))
+        truth.captions.push_back(c.get<std::string>());
       for (const auto& o : j.value("objects", nlohmann::json::array())) {
         truth.objects.push_back(o.at("category").get<std::string>());
       }
@@ -199,9 +201,10 @@ std::map<std::string, GroundTruth> read_ground_truth(const std::string& path) {
       std::string key = slash == std::string::npos ? truth.image : truth.image.substr(slash + 1);
       out[key] = std::move(truth);
     } catch (const nlohmann::json::exception& e) {
-      throw BenchError(fmt::format("{} line {}: not a ground-truth record ({}); each line needs \"image\", "
-                                   "\"captions\" and \"objects\":[{{\"category\":...}}]",
-                                   path, number, e.what()));
+      throw BenchError(
+          fmt::format("{} line {}: not a ground-truth record ({}); each line needs \"image\", "
+                      "\"captions\" and \"objects\":[{{\"category\":...}}]",
+                      path, number, e.what()));
     }
   }
   return out;

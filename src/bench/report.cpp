@@ -46,10 +46,12 @@ std::string gpu_text(const VariantResult& v) {
 }
 
 // A fixed-width table: first column left-aligned, the others right-aligned.
-std::string text_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+std::string text_table(const std::vector<std::string>& header,
+                       const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width(header.size(), 0);
   auto widen = [&](const std::vector<std::string>& row) {
-    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    for (std::size_t i = 0; i < row.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], row[i].size());
   };
   widen(header);
   for (const auto& r : rows) widen(r);
@@ -69,7 +71,8 @@ std::string text_table(const std::vector<std::string>& header, const std::vector
   return out;
 }
 
-std::string md_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+std::string md_table(const std::vector<std::string>& header,
+                     const std::vector<std::vector<std::string>>& rows) {
   auto line = [](const std::vector<std::string>& row) {
     std::string out = "|";
     for (const auto& c : row) out += " " + c + " |";
@@ -82,7 +85,9 @@ std::string md_table(const std::vector<std::string>& header, const std::vector<s
   return out;
 }
 
-std::vector<std::string> relative_header() { return {"variant", "model size", "inference speed", "accuracy"}; }
+std::vector<std::string> relative_header() {
+  return {"variant", "model size", "inference speed", "accuracy"};
+}
 std::vector<std::vector<std::string>> relative_rows(const RelativeTable& table) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : table.rows) {
@@ -92,8 +97,8 @@ std::vector<std::vector<std::string>> relative_rows(const RelativeTable& table) 
 }
 
 std::vector<std::string> speed_header() {
-  return {"variant", "load ms", "first ms", "mean", "median", "p90", "p95", "p99", "min", "max", "std", "cv",
-          "captions/s", "tokens/s"};
+  return {"variant", "load ms", "first ms", "mean", "median", "p90",        "p95",
+          "p99",     "min",     "max",      "std",  "cv",     "captions/s", "tokens/s"};
 }
 std::vector<std::vector<std::string>> speed_rows(const BenchResult& r) {
   std::vector<std::vector<std::string>> rows;
@@ -131,7 +136,8 @@ std::vector<std::vector<std::string>> size_rows(const BenchResult& r) {
     if (!measured(v)) continue;
     rows.push_back({variant_label(v), human_bytes(v.file_bytes), count_short(v.parameters),
                     count_short(v.nonzero_parameters), count_short(v.macs),
-                    fmt::format("{:.1f} MB", v.rss_load_delta_mb), fmt::format("{:.1f} MB", v.rss_inference_delta_mb),
+                    fmt::format("{:.1f} MB", v.rss_load_delta_mb),
+                    fmt::format("{:.1f} MB", v.rss_inference_delta_mb),
                     fmt::format("{:.1f} MB", v.peak_rss_mb), gpu_text(v)});
   }
   return rows;
@@ -146,8 +152,8 @@ std::vector<std::vector<std::string>> quality_rows(const BenchResult& r) {
     if (!measured(v)) continue;
     const auto& q = v.quality;
     auto bleu = [](const std::optional<double>& b) { return b ? fmt::format("{:.3f}", *b) : "n/a"; };
-    rows.push_back({variant_label(v), pct(q.exact_match_vs_fp32), bleu(q.bleu4_vs_fp32), bleu(q.bleu4_vs_refs),
-                    pct(q.object_recall)});
+    rows.push_back({variant_label(v), pct(q.exact_match_vs_fp32), bleu(q.bleu4_vs_fp32),
+                    bleu(q.bleu4_vs_refs), pct(q.object_recall)});
   }
   return rows;
 }
@@ -155,17 +161,19 @@ std::vector<std::vector<std::string>> quality_rows(const BenchResult& r) {
 std::vector<std::string> environment_lines(const BenchEnvironment& e) {
   auto or_na = [](const std::string& s) { return s.empty() ? std::string("n/a") : s; };
   return {
-      fmt::format("edgecap {} ({} build, {}), commit {}", e.edgecap_version, or_na(e.build_type), or_na(e.compiler),
-                  or_na(e.git_commit)),
+      fmt::format("edgecap {} ({} build, {}), commit {}", e.edgecap_version, or_na(e.build_type),
+                  or_na(e.compiler), or_na(e.git_commit)),
       fmt::format("date {}", or_na(e.date_utc)),
       fmt::format("CPU {} ({} logical / {} physical cores), device {}", or_na(e.cpu_model), e.logical_cores,
                   e.physical_cores, or_na(e.device)),
       fmt::format("LibTorch {}, intra-op threads {}, OMP_NUM_THREADS={}, OPENBLAS_NUM_THREADS={}",
-                  or_na(e.torch_version), e.intra_op_threads, e.omp_num_threads.empty() ? "unset" : e.omp_num_threads,
+                  or_na(e.torch_version), e.intra_op_threads,
+                  e.omp_num_threads.empty() ? "unset" : e.omp_num_threads,
                   e.openblas_num_threads.empty() ? "unset" : e.openblas_num_threads),
       fmt::format("quantized engine {}, BLAS {}", or_na(e.quantized_engine), or_na(e.blas_library)),
       fmt::format("images {} ({} images, ground truth {}), warm-up {}, iterations {} per variant, beam {}",
-                  or_na(e.images), e.image_count, e.has_references ? "yes" : "no", e.warmup, e.iterations, e.beam),
+                  or_na(e.images), e.image_count, e.has_references ? "yes" : "no", e.warmup, e.iterations,
+                  e.beam),
   };
 }
 
@@ -189,7 +197,9 @@ const char* kLatencyNote =
 
 }  // namespace
 
-std::string variant_label(const VariantResult& v) { return model_short(v) + " " + precision_upper(v.precision); }
+std::string variant_label(const VariantResult& v) {
+  return model_short(v) + " " + precision_upper(v.precision);
+}
 
 std::optional<double> headline_quality(const VariantResult& v, bool has_references) {
   return has_references ? v.quality.object_recall : v.quality.exact_match_vs_fp32;
@@ -230,8 +240,8 @@ std::string format_terminal(const BenchResult& result) {
   for (const auto& l : environment_lines(result.env)) out << "  " << l << "\n";
   auto rel = relative_table(result);
   if (!rel.rows.empty()) {
-    out << "\nRelative to " << rel.baseline << " (speed = baseline median / variant median; accuracy = "
-        << rel.accuracy_basis << " relative):\n"
+    out << "\nRelative to " << rel.baseline
+        << " (speed = baseline median / variant median; accuracy = " << rel.accuracy_basis << " relative):\n"
         << text_table(relative_header(), relative_rows(rel));
     out << "\nLatency per caption (ms):\n" << text_table(speed_header(), speed_rows(result));
     out << "\nStages (mean ms):\n" << text_table(stage_header(), stage_rows(result));
@@ -258,14 +268,19 @@ std::string format_markdown(const BenchResult& result) {
   if (rel.rows.empty()) {
     out << "No variant could be measured.\n";
   } else {
-    out << "Relative to **" << rel.baseline << "**: model size = file size, inference speed = baseline median "
-        << "latency / variant median latency, accuracy = " << rel.accuracy_basis << " relative to the baseline.\n\n"
+    out << "Relative to **" << rel.baseline
+        << "**: model size = file size, inference speed = baseline median "
+        << "latency / variant median latency, accuracy = " << rel.accuracy_basis
+        << " relative to the baseline.\n\n"
         << md_table(relative_header(), relative_rows(rel));
-    out << "\n## Latency per caption (ms)\n\n" << kLatencyNote << "\n\n" << md_table(speed_header(), speed_rows(result));
+    out << "\n## Latency per caption (ms)\n\n"
+        << kLatencyNote << "\n\n"
+        << md_table(speed_header(), speed_rows(result));
     out << "\n## Stage breakdown (mean ms)\n\n" << md_table(stage_header(), stage_rows(result));
     out << "\n## Size and memory\n\n" << kMemoryNote << "\n\n" << md_table(size_header(), size_rows(result));
     out << "\n## Quality\n\nAgreement is with the same model's FP32 captions on the same images; BLEU-4 is "
-           "corpus BLEU over tokenised captions; object recall counts ground-truth objects whose category the "
+           "corpus BLEU over tokenised captions; object recall counts ground-truth objects whose category "
+           "the "
            "caption names (singular or plural).\n\n"
         << md_table(quality_header(), quality_rows(result));
     out << "\n## Sample captions\n\n";
@@ -302,14 +317,48 @@ std::string num(double v) { return fmt::format("{:.6g}", v); }
 }  // namespace
 
 std::string format_csv(const BenchResult& result) {
-  const std::vector<std::string> header = {
-      "model", "precision", "status", "reason", "path", "file_bytes", "sha256", "parameters",
-      "nonzero_parameters", "macs", "load_ms", "first_inference_ms", "latency_mean_ms", "latency_median_ms",
-      "latency_p90_ms", "latency_p95_ms", "latency_p99_ms", "latency_min_ms", "latency_max_ms",
-      "latency_std_ms", "latency_cv", "samples", "preprocess_mean_ms", "encode_mean_ms", "decode_mean_ms",
-      "tokens_per_caption", "tokens_per_s", "captions_per_s", "rss_load_delta_mb", "rss_inference_delta_mb",
-      "peak_rss_mb", "gpu_memory_mb", "exact_match_vs_fp32", "bleu4_vs_fp32", "bleu4_vs_refs", "object_recall",
-      "threads", "torch_version", "quantized_engine", "cpu_model", "date_utc", "git_commit"};
+  const std::vector<std::string> header = {"model",
+                                           "precision",
+                                           "status",
+                                           "reason",
+                                           "path",
+                                           "file_bytes",
+                                           "sha256",
+                                           "parameters",
+                                           "nonzero_parameters",
+                                           "macs",
+                                           "load_ms",
+                                           "first_inference_ms",
+                                           "latency_mean_ms",
+                                           "latency_median_ms",
+                                           "latency_p90_ms",
+                                           "latency_p95_ms",
+                                           "latency_p99_ms",
+                                           "latency_min_ms",
+                                           "latency_max_ms",
+                                           "latency_std_ms",
+                                           "latency_cv",
+                                           "samples",
+                                           "preprocess_mean_ms",
+                                           "encode_mean_ms",
+                                           "decode_mean_ms",
+                                           "tokens_per_caption",
+                                           "tokens_per_s",
+                                           "captions_per_s",
+                                           "rss_load_delta_mb",
+                                           "rss_inference_delta_mb",
+                                           "peak_rss_mb",
+                                           "gpu_memory_mb",
+                                           "exact_match_vs_fp32",
+                                           "bleu4_vs_fp32",
+                                           "bleu4_vs_refs",
+                                           "object_recall",
+                                           "threads",
+                                           "torch_version",
+                                           "quantized_engine",
+                                           "cpu_model",
+                                           "date_utc",
+                                           "git_commit"};
   std::string out;
   for (std::size_t i = 0; i < header.size(); ++i) out += (i ? "," : "") + header[i];
   out += "\n";
@@ -317,18 +366,48 @@ std::string format_csv(const BenchResult& result) {
   for (const auto& v : result.variants) {
     const bool m = measured(v);
     auto mnum = [&](double x) { return m ? num(x) : std::string(); };
-    std::vector<std::string> row = {
-        v.model_key, v.precision, m ? "ok" : (v.available ? "failed" : "unavailable"), v.reason, v.path,
-        m ? std::to_string(v.file_bytes) : "", v.sha256, m ? std::to_string(v.parameters) : "",
-        m ? std::to_string(v.nonzero_parameters) : "", m ? std::to_string(v.macs) : "", mnum(v.load_ms),
-        mnum(v.first_inference_ms), mnum(v.latency.mean), mnum(v.latency.median), mnum(v.latency.p90),
-        mnum(v.latency.p95), mnum(v.latency.p99), mnum(v.latency.min), mnum(v.latency.max), mnum(v.latency.stddev),
-        mnum(v.latency.cv), m ? std::to_string(v.latency.count) : "", mnum(v.preprocess.mean), mnum(v.encode.mean),
-        mnum(v.decode.mean), mnum(v.mean_tokens), mnum(v.tokens_per_s), mnum(v.captions_per_s),
-        mnum(v.rss_load_delta_mb), mnum(v.rss_inference_delta_mb), mnum(v.peak_rss_mb), opt_num(v.gpu_memory_mb),
-        opt_num(v.quality.exact_match_vs_fp32), opt_num(v.quality.bleu4_vs_fp32), opt_num(v.quality.bleu4_vs_refs),
-        opt_num(v.quality.object_recall), std::to_string(e.intra_op_threads), e.torch_version, e.quantized_engine,
-        e.cpu_model, e.date_utc, e.git_commit};
+    std::vector<std::string> row = {v.model_key,
+                                    v.precision,
+                                    m ? "ok" : (v.available ? "failed" : "unavailable"),
+                                    v.reason,
+                                    v.path,
+                                    m ? std::to_string(v.file_bytes) : "",
+                                    v.sha256,
+                                    m ? std::to_string(v.parameters) : "",
+                                    m ? std::to_string(v.nonzero_parameters) : "",
+                                    m ? std::to_string(v.macs) : "",
+                                    mnum(v.load_ms),
+                                    mnum(v.first_inference_ms),
+                                    mnum(v.latency.mean),
+                                    mnum(v.latency.median),
+                                    mnum(v.latency.p90),
+                                    mnum(v.latency.p95),
+                                    mnum(v.latency.p99),
+                                    mnum(v.latency.min),
+                                    mnum(v.latency.max),
+                                    mnum(v.latency.stddev),
+                                    mnum(v.latency.cv),
+                                    m ? std::to_string(v.latency.count) : "",
+                                    mnum(v.preprocess.mean),
+                                    mnum(v.encode.mean),
+                                    mnum(v.decode.mean),
+                                    mnum(v.mean_tokens),
+                                    mnum(v.tokens_per_s),
+                                    mnum(v.captions_per_s),
+                                    mnum(v.rss_load_delta_mb),
+                                    mnum(v.rss_inference_delta_mb),
+                                    mnum(v.peak_rss_mb),
+                                    opt_num(v.gpu_memory_mb),
+                                    opt_num(v.quality.exact_match_vs_fp32),
+                                    opt_num(v.quality.bleu4_vs_fp32),
+                                    opt_num(v.quality.bleu4_vs_refs),
+                                    opt_num(v.quality.object_recall),
+                                    std::to_string(e.intra_op_threads),
+                                    e.torch_version,
+                                    e.quantized_engine,
+                                    e.cpu_model,
+                                    e.date_utc,
+                                    e.git_commit};
     for (std::size_t i = 0; i < row.size(); ++i) out += (i ? "," : "") + csv_cell(row[i]);
     out += "\n";
   }
@@ -340,7 +419,9 @@ nlohmann::json summary_json(const Summary& s) {
   return {{"count", s.count}, {"mean", s.mean}, {"median", s.median}, {"min", s.min}, {"max", s.max},
           {"std", s.stddev},  {"p90", s.p90},   {"p95", s.p95},       {"p99", s.p99}, {"cv", s.cv}};
 }
-nlohmann::json opt_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json opt_json(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
 }  // namespace
 
 std::string format_json(const BenchResult& result) {
@@ -406,7 +487,8 @@ std::string format_json(const BenchResult& result) {
     j["variants"].push_back(jv);
   }
   auto rel = relative_table(result);
-  j["relative"] = {{"baseline", rel.baseline}, {"accuracy_basis", rel.accuracy_basis}, {"rows", nlohmann::json::array()}};
+  j["relative"] = {
+      {"baseline", rel.baseline}, {"accuracy_basis", rel.accuracy_basis}, {"rows", nlohmann::json::array()}};
   for (const auto& r : rel.rows) {
     j["relative"]["rows"].push_back({{"label", r.label},
                                      {"size_pct", opt_json(r.size_pct)},

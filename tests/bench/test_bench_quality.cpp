@@ -25,8 +25,9 @@ TEST(CorpusBleu, MatchesPythonReferenceWithTwoReferences) {
 }
 
 TEST(CorpusBleu, MatchesPythonReferenceOverACorpus) {
-  double b = corpus_bleu({w("a red dog on the grass"), w("two cats on the road")},
-                         {{w("a red dog on the grass")}, {w("two black cats on a road"), w("cats on the road")}});
+  double b =
+      corpus_bleu({w("a red dog on the grass"), w("two cats on the road")},
+                  {{w("a red dog on the grass")}, {w("two black cats on a road"), w("cats on the road")}});
   EXPECT_NEAR(b, 0.8835836453663154, 1e-12);
 }
 
@@ -59,7 +60,8 @@ TEST(Pluralize, FollowsTheGeneratorGrammar) {
 
 TEST(Mentions, LongestFormWinsAndPluralsCount) {
   std::vector<std::string> cats = {"dog", "hot dog", "person", "car"};
-  EXPECT_EQ(mentioned_categories(w("two people next to a hot dog"), cats), (std::vector<std::string>{"person", "hot dog"}));
+  EXPECT_EQ(mentioned_categories(w("two people next to a hot dog"), cats),
+            (std::vector<std::string>{"person", "hot dog"}));
   EXPECT_EQ(mentioned_categories(w("three dogs and cars"), cats), (std::vector<std::string>{"dog", "car"}));
   EXPECT_TRUE(mentioned_categories(w("a cat on the grass"), cats).empty());
 }
@@ -91,9 +93,10 @@ class GroundTruthFile : public ::testing::Test {
 };
 
 TEST_F(GroundTruthFile, KeysByFileNameAndReadsCategories) {
-  write("{\"image\": \"images/test/s1.png\", \"captions\": [\"a dog\", \"one dog\"], "
-        "\"objects\": [{\"category\": \"dog\", \"count\": 1}]}\n\n"
-        "{\"image\": \"s2.png\", \"captions\": [], \"objects\": []}\n");
+  write(
+      "{\"image\": \"images/test/s1.png\", \"captions\": [\"a dog\", \"one dog\"], "
+      "\"objects\": [{\"category\": \"dog\", \"count\": 1}]}\n\n"
+      "{\"image\": \"s2.png\", \"captions\": [], \"objects\": []}\n");
   auto gt = read_ground_truth(path_);
   ASSERT_EQ(gt.size(), 2u);
   ASSERT_TRUE(gt.count("s1.png"));
