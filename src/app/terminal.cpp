@@ -153,6 +153,9 @@ int Terminal::read_key(std::chrono::milliseconds timeout) {
         buffer_.clear();
         continue;
       }
+      // Piped keys come one per line; the line end belongs to the key, not to a menu answer that follows.
+      if (!buffer_.empty() && buffer_.front() == '\r') buffer_.erase(0, 1);
+      if (!buffer_.empty() && buffer_.front() == '\n') buffer_.erase(0, 1);
       return c;
     }
     const auto left =
