@@ -29,6 +29,36 @@ else
     echo "all data sources installed"
 fi
 
+# Extra emoji styles from npm (optional: the generator skips a style that is
+# missing, and meta.json lists the sources it used).  Unpacked into the
+# git-ignored data/npm/ of the repository.
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+NPM_DIR="${EDGECAP_NPM_DIR:-$REPO/data/npm}"
+mkdir -p "$NPM_DIR"
+fetch_npm() {  # package@version  target-folder  paths-inside-package...
+    spec="$1"; target="$2"; shift 2
+    if [ -e "$NPM_DIR/$target/.complete" ]; then
+        echo "npm $spec already unpacked"
+        return 0
+    fi
+    if ! command -v npm >/dev/null; then
+        echo "npm not found: skipping $spec (apt-get install npm to get it)" >&2
+        return 0
+    fi
+    tgz="$(cd "$NPM_DIR" && npm pack --silent "$spec" | tail -1)" || { echo "npm pack $spec failed" >&2; return 0; }
+    rm -rf "${NPM_DIR:?}/$target"
+    mkdir -p "$NPM_DIR/$target"
+    members=""
+    for m in "$@"; do members="$members package/$m"; done
+    # shellcheck disable=SC2086
+    tar xzf "$NPM_DIR/$tgz" -C "$NPM_DIR/$target" --strip-components=1 $members
+    rm -f "$NPM_DIR/$tgz"
+    touch "$NPM_DIR/$target/.complete"
+    echo "npm $spec unpacked into $NPM_DIR/$target"
+}
+fetch_npm emoji-datasource-twitter@16.0.0 twemoji emoji.json LICENSE README.md img/twitter/64
+fetch_npm fluentui-emoji@1.3.0 fluentui-emoji icons/modern icons/flat LICENSE README.md
+
 # sanity check: the files the generator reads
 for f in /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf \
          /usr/share/tuxpaint/stamps/animals/mammals/dogs/dog.png \

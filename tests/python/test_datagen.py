@@ -255,3 +255,24 @@ def test_every_category_has_a_source(gen):
     assert len(cats) >= 70
     for c, by_source in gen._plans["train"].sprites.items():
         assert by_source, c  # every category can still be trained
+
+
+@needs_sources
+def test_sprite_cache_holds_the_same_pixels_as_a_fresh_load():
+    cats = {"dog", "toaster", "kite"}
+    cached = sources.load_sprites(categories=cats)
+    fresh = sources.load_sprites(categories=cats, use_cache=False)
+    key = lambda sp: [(s.category, s.source, s.ref, s.image.size, s.image.tobytes())  # noqa: E731
+                      for c in sorted(sp) for s in sp[c]]
+    assert key(cached) == key(fresh) and len(key(fresh)) >= 6
+
+
+@needs_sources
+def test_emoji_styles_are_the_curated_emoji():
+    # the extra styles never add an emoji the curated table does not list
+    sp = sources.load_sprites()
+    curated = {(c, ref) for c, refs in sources.CATEGORY_SOURCES.items() for s, ref in refs if s == "emoji"}
+    for c, ss in sp.items():
+        for s in ss:
+            if s.source in sources.EMOJI_STYLES:
+                assert (c, s.ref) in curated

@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFilter
 import grammar as G
 from backgrounds import make_background
 from colour import ARBITRARY_COLOUR, measure_colour, recolour
+from sources import SOURCE_FAMILY
 
 # --- where categories may appear --------------------------------------------
 _ALL_GROUND = ("grass", "beach", "road", "snow", "room")
@@ -266,7 +267,11 @@ def generate_scene(rng: np.random.Generator, plan: SplitPlan, size: int = 128):
     seen_colours = set()  # so a plain background never hides an object of its colour
     for c in cats:
         by_source = plan.sprites[c]
-        source = forced.get(c) or _choice(rng, sorted(by_source))
+        source = forced.get(c)
+        if source is None:
+            families = sorted({SOURCE_FAMILY.get(s, s) for s in by_source})
+            fam = _choice(rng, families)
+            source = _choice(rng, sorted(s for s in by_source if SOURCE_FAMILY.get(s, s) == fam))
         sprite = _choice(rng, by_source[source])
         g = Group(c, 1 + int(rng.choice(3, p=COUNT_P)), sprite)
         img = sprite.image

@@ -4,7 +4,11 @@ Every entry below was chosen by hand (name and, for most, a look at the
 image); nothing is matched by keyword, because a wrong mapping teaches the
 model a lie.  Sources (see samples/README.md for licences):
 
-- ``emoji``    Noto Color Emoji (apt fonts-noto-color-emoji), flat cartoon style.
+- ``emoji``    Noto Color Emoji (apt fonts-noto-color-emoji), flat cartoon style;
+               every curated emoji is also taken in three more styles when the
+               npm packages are unpacked under data/npm: ``twemoji`` (Twemoji,
+               npm emoji-datasource-twitter), ``fluent`` and ``fluent-flat``
+               (Microsoft Fluent emoji, npm fluentui-emoji).
 - ``tuxpaint`` Tux Paint stamps (apt tuxpaint-stamps-default): photo cut-outs
                and cartoon drawings (PNG, and SVG rendered with rsvg-convert).
 - ``sh3d``     Sweet Home 3D furniture icons (apt sweethome3d-furniture):
@@ -34,6 +38,12 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
+EMOJI_TEST = "/usr/share/unicode/emoji/emoji-test.txt"
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# npm packages unpacked by tools/install_data_sources.sh
+NPM_DIR = os.environ.get("EDGECAP_NPM_DIR", os.path.join(_REPO, "data", "npm"))
+TWEMOJI_DIR = os.path.join(NPM_DIR, "twemoji")
+FLUENT_DIR = os.path.join(NPM_DIR, "fluentui-emoji", "icons")
 TUXPAINT_DIR = "/usr/share/tuxpaint/stamps"
 SH3D_DIR = "/usr/share/sweethome3d/furniture"
 
@@ -43,6 +53,15 @@ SPRITE_MAX = 112
 E = "emoji"
 T = "tuxpaint"
 S = "sh3d"
+# Every curated emoji is also drawn in these styles when the npm packages are
+# unpacked: the same object, a different artist.
+TW = "twemoji"       # Twemoji 64 px PNGs (npm emoji-datasource-twitter)
+FL = "fluent"        # Fluent emoji, "modern" colour style (npm fluentui-emoji)
+FF = "fluent-flat"   # Fluent emoji, flat style
+EMOJI_STYLES = (E, TW, FL, FF)
+# Scenes pick a family first, then a source in it, so four emoji styles do not
+# crowd out the photo cut-outs and the 3-D renders.
+SOURCE_FAMILY = {E: "emoji", TW: "emoji", FL: "emoji", FF: "emoji", T: "tuxpaint", S: "sh3d"}
 
 # category -> list of (source, reference).  emoji: the code point sequence;
 # tuxpaint: path under /usr/share/tuxpaint/stamps; sh3d: exact item name
@@ -223,6 +242,63 @@ def load_tuxpaint(rel: str) -> Image.Image | None:
     return _crop_and_fit(img)
 
 
+_emoji_names = None
+_twemoji_files = None
+
+
+def emoji_name(seq: str) -> str | None:
+    """CLDR short name of an emoji sequence, from unicode-data's emoji-test.txt."""
+    global _emoji_names
+    if _emoji_names is None:
+        _emoji_names = {}
+        if os.path.exists(EMOJI_TEST):
+            with open(EMOJI_TEST, encoding="utf-8") as f:
+                for line in f:
+                    if line.startswith("#") or ";" not in line or "#" not in line:
+                        continue
+                    cps, rest = line.split(";", 1)
+                    key = "".join(chr(int(c, 16)) for c in cps.split()).replace("\uFE0F", "")
+                    name = re.sub(r"^.*?E\d+\.\d+\s+", "", rest.split("#", 1)[1].strip())
+                    _emoji_names.setdefault(key, name)
+    return _emoji_names.get(seq.replace("\uFE0F", ""))
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower().replace("\u2019", "")).strip("-")
+
+
+def load_fluent(seq: str, style: str) -> Image.Image | None:
+    name = emoji_name(seq)
+    if name is None:
+        return None
+    base = os.path.join(FLUENT_DIR, style, _slug(name))
+    # emoji with skin tones come as <slug>-default.svg (the yellow one)
+    path = next((p for p in (base + ".svg", base + "-default.svg") if os.path.exists(p)), None)
+    if path is None:
+        return None
+    png = subprocess.run(["rsvg-convert", "-w", "160", "-a", path], check=True, capture_output=True).stdout
+    return _crop_and_fit(Image.open(io.BytesIO(png)))
+
+
+def load_twemoji(seq: str) -> Image.Image | None:
+    global _twemoji_files
+    if _twemoji_files is None:
+        _twemoji_files = {}
+        index = os.path.join(TWEMOJI_DIR, "emoji.json")
+        if os.path.exists(index):
+            import json
+            with open(index, encoding="utf-8") as f:
+                for e in json.load(f):
+                    if e.get("has_img_twitter", True) and e.get("image"):
+                        key = "".join(chr(int(c, 16)) for c in e["unified"].split("-")).replace("\uFE0F", "")
+                        _twemoji_files[key] = e["image"]
+    fn = _twemoji_files.get(seq.replace("\uFE0F", ""))
+    path = os.path.join(TWEMOJI_DIR, "img", "twitter", "64", fn) if fn else None
+    if not path or not os.path.exists(path):
+        return None
+    return _crop_and_fit(Image.open(path))
+
+
 def _parse_properties(text: str) -> dict[str, str]:
     props = {}
     for line in text.splitlines():
@@ -267,7 +343,55 @@ def load_sh3d_icon(zip_path: str, member: str) -> Image.Image | None:
     return _crop_and_fit(Image.open(io.BytesIO(data)))
 
 
-def load_sprites(categories=None, verbose: bool = False) -> dict[str, list[Sprite]]:
+SPRITE_CACHE_FORMAT = 1
+CACHE_DIR = os.environ.get("EDGECAP_SPRITE_CACHE", os.path.join(_REPO, "data", "cache", "datagen"))
+
+
+def _source_fingerprint() -> str:
+    """Changes when this module, the curated table or an installed source changes."""
+    import hashlib
+    h = hashlib.sha1()
+    with open(os.path.abspath(__file__), "rb") as f:
+        h.update(f.read())
+    h.update(repr((SPRITE_CACHE_FORMAT, SPRITE_MAX, sorted(CATEGORY_SOURCES.items()))).encode())
+    paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, os.path.join(TWEMOJI_DIR, "emoji.json"),
+             os.path.join(FLUENT_DIR, "modern"), os.path.join(FLUENT_DIR, "flat")]
+    if os.path.isdir(SH3D_DIR):
+        paths += [os.path.join(SH3D_DIR, f) for f in sorted(os.listdir(SH3D_DIR))]
+    for p in paths:
+        st = os.stat(p) if os.path.exists(p) else None
+        h.update(f"{p}:{st.st_size if st else -1}:{int(st.st_mtime) if st else -1};".encode())
+    return h.hexdigest()[:16]
+
+
+def load_sprites(categories=None, verbose: bool = False, use_cache: bool = True) -> dict[str, list[Sprite]]:
+    """All sprites, from the cache under data/cache/datagen when it is current
+    (the cache holds exactly the pixels a fresh load gives)."""
+    import pickle
+    path = os.path.join(CACHE_DIR, f"sprites-{_source_fingerprint()}.pkl")
+    if use_cache and os.path.exists(path):
+        with open(path, "rb") as f:
+            rows = pickle.load(f)
+        out: dict[str, list[Sprite]] = {}
+        for cat, source, ref, size, raw in rows:
+            if categories is None or cat in categories:
+                out.setdefault(cat, []).append(Sprite(cat, source, ref, Image.frombytes("RGBA", size, raw)))
+        return out
+    out = _load_sprites_uncached(None if use_cache else categories, verbose)
+    if use_cache:
+        os.makedirs(CACHE_DIR, exist_ok=True)
+        rows = [(s.category, s.source, s.ref, s.image.size, s.image.tobytes())
+                for ss in out.values() for s in ss]
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as f:
+            pickle.dump(rows, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        if categories is not None:
+            out = {c: v for c, v in out.items() if c in categories}
+    return out
+
+
+def _load_sprites_uncached(categories=None, verbose: bool = False) -> dict[str, list[Sprite]]:
     """Load every available sprite.  Deterministic order; missing files are skipped."""
     index = sh3d_index()
     out: dict[str, list[Sprite]] = {}
@@ -279,6 +403,11 @@ def load_sprites(categories=None, verbose: bool = False) -> dict[str, list[Sprit
             try:
                 if source == E:
                     imgs = [(ref, render_emoji(ref))] if os.path.exists(EMOJI_FONT) else []
+                    # the same emoji by other artists, as separate sources
+                    for style, img in ((TW, load_twemoji(ref)), (FL, load_fluent(ref, "modern")),
+                                       (FF, load_fluent(ref, "flat"))):
+                        if img is not None and min(img.size) >= 6:
+                            sprites.append(Sprite(cat, style, ref, img))
                 elif source == T:
                     imgs = [(ref, load_tuxpaint(ref))]
                 elif source == S:
@@ -314,7 +443,7 @@ def describe_sources(sprites: dict[str, list[Sprite]]) -> dict[str, dict[str, in
 if __name__ == "__main__":
     import json
     import sys
-    sp = load_sprites(verbose=True)
+    sp = load_sprites(verbose=True, use_cache=False)
     print(json.dumps(describe_sources(sp), indent=None))
     print(len(sp), "categories")
     if len(sys.argv) > 1:  # contact sheet: python3 sources.py sheet.png
