@@ -92,6 +92,7 @@ class VideoFileSource : public FrameSource {
   int64_t current_index_ = -1;  // position of current_ in the file
   bool started_ = false;        // the first read() starts the clock and returns frame 0
   bool ended_ = false;
+  bool warned_truncated_ = false;
   int loops_ = 0;
   std::chrono::steady_clock::time_point play_start_;
   std::string last_error_;

@@ -63,7 +63,8 @@ FrameStatus VideoFileSource::handle_end() {
   if (truncated) {
     last_error_ = fmt::format("video {} stopped at frame {} of {} (file truncated or unreadable)", path_,
                               frames_read, frame_count_);
-    warn(options_, last_error_);
+    if (!warned_truncated_) warn(options_, last_error_);  // once, not on every pass of a looping clip
+    warned_truncated_ = true;
   }
   if (!options_.loop) {
     ended_ = true;

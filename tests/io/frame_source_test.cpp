@@ -264,6 +264,23 @@ TEST_F(FrameSourceTest, TruncatedVideoReportsAnErrorNotACrash) {
   EXPECT_EQ(warnings.size(), 1u);
 }
 
+TEST_F(FrameSourceTest, TruncatedVideoStillLoopsAndWarnsOnce) {
+  const fs::path cut = root_ / "cut_loop.avi";
+  fs::copy_file(video_, cut, fs::copy_options::overwrite_existing);
+  fs::resize_file(cut, fs::file_size(cut) / 2);
+  std::vector<std::string> warnings;
+  auto source = open_source(cut.string(), quiet(&warnings));
+  Frame frame;
+  int rewinds = 0;
+  for (int i = 0; i < 3 * kVideoFrames; ++i) {
+    ASSERT_EQ(source->read(frame), FrameStatus::kOk) << "read " << i;
+    if (i > 0 && frame.index == 0) ++rewinds;
+  }
+  EXPECT_GE(rewinds, 3);  // the intact half plays over and over
+  EXPECT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(source->last_error(), HasSubstr("truncated"));
+}
+
 TEST_F(FrameSourceTest, CameraHandsOutTheNewestFrameAndReconnects) {
   // A video file read as fast as the grab thread can: it delivers all frames, then "unplugs".
   std::atomic<int> opens{0};
