@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -50,6 +51,31 @@ using State = std::vector<std::pair<std::string, at::Tensor>>;
 
 constexpr const char* kMetadataFile = "edgecap.json";
 constexpr const char* kContract = " (docs/MODEL_CONTRACT.md)";
+
+// LibTorch warns through c10's handler on every call of some kernels (qnnpack's dynamic Linear repeats
+// its reduce_range note for each layer at each step), which would flood the terminal of a live session.
+// Each distinct message is passed on once.
+class OnceWarningHandler : public c10::WarningHandler {
+ public:
+  void process(const c10::SourceLocation& location, const std::string& msg, bool verbatim) override {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!seen_.insert(msg).second) return;
+    }
+    base_.process(location, msg, verbatim);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::set<std::string> seen_;
+  c10::WarningHandler base_;
+};
+
+// Installed per thread that runs the model: c10 keeps the handler per thread in some builds.
+void install_warning_filter() {
+  static OnceWarningHandler handler;
+  if (c10::Warning::get_warning_handler() != &handler) c10::Warning::set_warning_handler(&handler);
+}
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -273,6 +299,7 @@ struct Captioner::Impl {
 Captioner::Captioner(const LoadOptions& options) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.options = options;
+  install_warning_filter();
   check_regular_file(options.path);
   const std::string pre_read = read_metadata_text(options.path);
   if (pre_read.empty()) {
@@ -332,6 +359,7 @@ Captioner::~Captioner() = default;
 Caption Captioner::caption(const cv::Mat& frame, int beam) {
   Impl& m = *impl_;
   Caption result;
+  install_warning_filter();
   c10::InferenceMode guard;
   const auto start = Clock::now();
 
@@ -379,6 +407,9 @@ Caption Captioner::caption(const cv::Mat& frame, int beam) {
   options.end_token = m.meta.special.end;
   options.max_length = m.meta.max_caption_length;
   options.beam = std::max(beam, 1);
+  // Per-token average, as tools/common.py beam_decode ranks (and the reported BLEU was measured): with a
+  // plain sum, beam search prefers the shortest caption and often returns an empty one.
+  options.length_penalty = 1.0f;
   Hypothesis hyp;
   try {
     hyp = decode(step_fn, options);
