@@ -89,7 +89,8 @@ def road(rng, size):
     pil = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
     d = ImageDraw.Draw(pil)
     vx = size * rng.uniform(0.35, 0.65)
-    asphalt = tuple(int(x) for x in np.array([90, 90, 95]) + rng.integers(-20, 20, 3))
+    # gray asphalt: one brightness offset for all channels, a small tint at most
+    asphalt = tuple(int(x) for x in np.array([90, 90, 95]) + rng.integers(-25, 25) + rng.integers(-4, 5, 3))
     spread = size * rng.uniform(0.9, 1.6)
     d.polygon([(vx - 6, hz), (vx + 6, hz), (vx + spread, size), (vx - spread, size)], fill=asphalt)
     # dashed centre line in perspective

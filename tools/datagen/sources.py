@@ -14,15 +14,29 @@ model a lie.  Sources (see samples/README.md for licences):
 - ``sh3d``     Sweet Home 3D furniture icons (apt sweethome3d-furniture):
                small 3-D renders; referenced by the catalogue's item name.
 
-Categories and their sources (``CATEGORY_SOURCES`` is the authority):
+Categories and their sources (``CATEGORY_SOURCES`` is the authority; "4 emoji
+styles" = emoji + twemoji + fluent + fluent-flat of the same curated emoji):
 
-- emoji + tuxpaint + sh3d: person, bicycle, car, truck, bird, cat, dog, horse,
-  umbrella, handbag, sports ball, tennis racket?, bottle, cup, fork, knife,
-  spoon, toilet, laptop, cell phone, clock, scissors, teddy bear (see table)
-- only one source: many (e.g. fire hydrant, bench, oven, toaster, sink,
-  remote, dining table: sh3d only; wine glass, donut, frisbee, skis: emoji only)
-- not available: parking meter, hair drier, baseball bat, baseball glove,
-  snowboard, surfboard.
+- 4 emoji styles + tuxpaint + sh3d: person, bicycle, car, motorcycle, airplane,
+  bus, truck, boat, cat, dog, horse, umbrella, handbag, sports ball, bottle,
+  cup, knife, spoon, cake, toilet, laptop, cell phone, clock, scissors,
+  teddy bear
+- 4 emoji styles + tuxpaint: train, traffic light, stop sign, bird, sheep, cow,
+  elephant, kite, banana, apple, orange, broccoli, carrot, pizza, mouse
+- 4 emoji styles + sh3d: backpack, suitcase, skateboard, bowl, hot dog, chair,
+  potted plant, bed, tv, book
+- 4 emoji styles only: tie, frisbee, skis, wine glass, sandwich, donut,
+  keyboard, toothbrush
+- tuxpaint + sh3d: tennis racket, fork, microwave, refrigerator
+- tuxpaint only: bear, zebra, giraffe (the bear/zebra/giraffe emoji are heads)
+- sh3d only: fire hydrant, bench, couch, dining table, remote, oven, toaster,
+  sink, vase
+- none (74 of the 80 COCO categories are covered): parking meter, hair drier,
+  baseball bat, baseball glove, snowboard, surfboard.
+Left out on purpose: the couch emoji (it includes a lamp), the cutlery emoji
+(fork and knife together), sh3d "Keyboard" (a piano keyboard), "Motorbike"
+(a spring rider), "Cooker" and "Stove" (a bread maker and a hob), "Apples"
+(several apples in one picture).
 
 ``describe_sources()`` prints the exact per-category table.
 """
