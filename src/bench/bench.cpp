@@ -48,7 +48,7 @@ std::string default_images() {
 std::vector<BenchImage> load_images(const std::string& uri) {
   SourceOptions options;
   options.loop = false;
-  options.still_fps = 1e9;  // a folder must advance on every read, not at display pace
+  options.paced = false;  // every read() is the next image or video frame, not the one due at display pace
   auto source = open_source(uri, options);
   std::vector<BenchImage> images;
   std::set<int64_t> seen;
@@ -397,6 +397,8 @@ int run_bench(const Config& config, std::ostream& out) {
     }
   }
   env.quantized_engine = sweep.quantized_engine;
+  // Read after the sweep: LibTorch maps its BLAS lazily, at the first model's first matrix multiply.
+  env.blas_library = blas_library();
   if (config.device == Device::kCUDA) {
     result.warnings.push_back(
         "GPU memory is not measured yet (n/a): the captioner does not expose CUDA "

@@ -100,10 +100,10 @@ cv::Mat draw_chart(const BenchResult& result, int width, int height) {
   double xstep = nice_step(xmax, 6);
   xmax = std::ceil(xmax / xstep) * xstep;
   // Quality: fixed 0..100 % so charts of different runs compare by eye.
-  const double ymin = 0, ymax = 105, ystep = 20;
+  const double ymin = -6, ymax = 105, ystep = 20;  // below 0: room for markers at 0 %
 
   auto to_px = [&](double x, double y) {
-    double fx = x / xmax, fy = (std::max(y, 0.0) - ymin) / (ymax - ymin);
+    double fx = x / xmax, fy = (std::max(y, 0.0) - ymin) / (ymax - ymin);  // n/a quality sits at 0
     return cv::Point(left + static_cast<int>(fx * plot.width), bottom - static_cast<int>(fy * plot.height));
   };
 
@@ -134,34 +134,70 @@ cv::Mat draw_chart(const BenchResult& result, int width, int height) {
   auto radius = [&](uint64_t bytes) {
     return std::max(kMinRadius, kMaxRadius * std::sqrt(double(bytes) / double(max_bytes)));
   };
-  std::vector<cv::Rect> taken;
+  std::vector<cv::Rect> markers;
   for (const auto& p : points) {
     cv::Point c = to_px(p.x, p.y);
     int r = static_cast<int>(radius(p.bytes));
+    markers.emplace_back(c.x - r, c.y - r, 2 * r, 2 * r);
     cv::Mat overlay = img.clone();
     cv::circle(overlay, c, r, precision_colour(p.precision), cv::FILLED, cv::LINE_AA);
     cv::addWeighted(overlay, 0.55, img, 0.45, 0, img);
     cv::circle(img, c, r, precision_colour(p.precision), 2, cv::LINE_AA);
     cv::circle(img, c, 2, kInk, cv::FILLED);
+  }
+  // Labels go where they cover no marker and no other label: beside, above or below the marker, then
+  // further out with a leader line. Drawn after every marker so no marker hides a label.
+  std::vector<cv::Rect> labels;
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    const auto& p = points[i];
+    cv::Point c = to_px(p.x, p.y);
+    int r = markers[i].width / 2;
     std::string label = p.y < 0 ? p.label + " (quality n/a)" : p.label;
     cv::Size ts = text_size(label, 0.45);
-    // place the label right of the marker, moving it down until it does not overlap an earlier one
-    cv::Rect box(c.x + r + 4, c.y - ts.height / 2 - 2, ts.width, ts.height + 4);
-    for (int tries = 0; tries < 12; ++tries) {
-      bool overlap =
-          std::any_of(taken.begin(), taken.end(), [&](const cv::Rect& t) { return (t & box).area() > 0; });
-      if (!overlap) break;
-      box.y += ts.height + 4;
+    const int h = ts.height + 6, w = ts.width + 6;
+    std::vector<cv::Rect> candidates = {{c.x + r + 4, c.y - h / 2, w, h},
+                                        {c.x - r - 4 - w, c.y - h / 2, w, h},
+                                        {c.x - w / 2, c.y - r - 4 - h, w, h},
+                                        {c.x - w / 2, c.y + r + 4, w, h}};
+    for (int k = 1; k <= 8; ++k) {
+      candidates.push_back({c.x + r + 4, c.y - r - 4 - k * h, w, h});
+      candidates.push_back({c.x + r + 4, c.y + r + 4 + (k - 1) * h, w, h});
+      candidates.push_back({c.x - r - 4 - w, c.y - r - 4 - k * h, w, h});
     }
-    if (box.x + box.width > width - 4) box.x = c.x - r - 4 - ts.width;
-    taken.push_back(box);
-    text(img, label, {box.x, box.y + ts.height + 1}, 0.45);
+    auto free = [&](const cv::Rect& box) {
+      if ((box & plot) != box) return false;
+      for (const auto& m : markers) {
+        if ((m & box).area() > 0) return false;
+      }
+      for (const auto& l : labels) {
+        if ((l & box).area() > 0) return false;
+      }
+      return true;
+    };
+    cv::Rect box = candidates.front();
+    bool placed = false;
+    for (const auto& candidate : candidates) {
+      if (free(candidate)) {
+        box = candidate;
+        placed = true;
+        break;
+      }
+    }
+    labels.push_back(box);
+    if (placed && std::abs(box.y + h / 2 - c.y) > r + h) {
+      cv::Point anchor(box.x < c.x ? box.x + box.width : box.x, box.y + h / 2);
+      cv::line(img, c, anchor, {150, 150, 150}, 1, cv::LINE_AA);
+    }
+    cv::rectangle(img, box, cv::Scalar(255, 255, 255), cv::FILLED);
+    text(img, label, {box.x + 3, box.y + h - 4}, 0.45);
   }
 
   // Legend: precision colours and what marker size means.
   int lx = right + 20, ly = top + 10;
   text(img, "precision", {lx, ly}, 0.5, kInk, 1);
   for (const char* p : {"fp32", "bf16", "fp16", "int8"}) {
+    if (std::none_of(points.begin(), points.end(), [&](const Point& q) { return q.precision == p; }))
+      continue;
     ly += 24;
     cv::circle(img, {lx + 8, ly - 5}, 7, precision_colour(p), cv::FILLED, cv::LINE_AA);
     std::string name = p;
