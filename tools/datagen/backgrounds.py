@@ -18,6 +18,74 @@ PLAIN_RGB = {
 }
 
 
+# Photo textures from apt mate-backgrounds and tuxpaint-data (optional): a
+# region of a procedural background is sometimes filled with a crop of a real
+# photo of the same stuff, so the model also sees camera-like texture.
+PHOTO_FILES = {
+    "grass": ["/usr/share/backgrounds/mate/nature/GreenMeadow.jpg"],
+    "sky": ["/usr/share/tuxpaint/templates/sun_behind_clouds.jpg",
+            ("/usr/share/backgrounds/mate/nature/Storm.jpg", (0.0, 0.0, 1.0, 0.45))],
+    "sea": [("/usr/share/tuxpaint/templates/ocean_waves.jpg", (0.0, 0.05, 1.0, 0.45))],
+    "floor": ["/usr/share/backgrounds/mate/nature/Wood.jpg"],
+}
+PHOTO_P = 0.35
+_PHOTO_MAX = 384
+_photos = None
+
+
+def photo_textures() -> dict:
+    """kind -> [uint8 arrays]; loaded once per process, empty when not installed."""
+    global _photos
+    if _photos is None:
+        _photos = {}
+        for kind, files in PHOTO_FILES.items():
+            for entry in files:
+                path, box = entry if isinstance(entry, tuple) else (entry, (0.0, 0.0, 1.0, 1.0))
+                try:
+                    with Image.open(path) as im:
+                        im.draft("RGB", (_PHOTO_MAX * 2, _PHOTO_MAX * 2))
+                        im = im.convert("RGB")
+                        W, H = im.size
+                        im = im.crop((int(box[0] * W), int(box[1] * H), int(box[2] * W), int(box[3] * H)))
+                        im.thumbnail((_PHOTO_MAX, _PHOTO_MAX), Image.BILINEAR)
+                        _photos.setdefault(kind, []).append(np.asarray(im))
+                except OSError:
+                    continue
+    return _photos
+
+
+# Fine textures are shrunk and mirror-tiled so grass blades are not as tall as a dog.
+_PHOTO_TILES = {"grass": 3}
+
+
+def _photo_patch(rng, kind, h, w):
+    """A random crop of a photo of `kind`, resized to h x w, or None."""
+    photos = photo_textures().get(kind)
+    if not photos or h < 2 or w < 2 or rng.random() >= PHOTO_P:
+        return None
+    tiles = _PHOTO_TILES.get(kind, 1)
+    if tiles > 1:
+        tw, th = -(-w // tiles), -(-h // tiles)
+        tile = _photo_crop(rng, photos, th, tw)
+        row = np.concatenate([tile if i % 2 == 0 else tile[:, ::-1] for i in range(tiles)], axis=1)
+        grid = np.concatenate([row if j % 2 == 0 else row[::-1] for j in range(tiles)], axis=0)
+        return grid[:h, :w] * rng.uniform(0.85, 1.1)
+    return _photo_crop(rng, photos, h, w) * rng.uniform(0.85, 1.1)
+
+
+def _photo_crop(rng, photos, h, w):
+    src = photos[int(rng.integers(len(photos)))]
+    H, W = src.shape[:2]
+    cw = rng.uniform(0.35, 1.0) * W
+    ch = cw * h / w
+    if ch > H:
+        ch, cw = H, H * w / h
+    x0 = rng.uniform(0, W - cw)
+    y0 = rng.uniform(0, H - ch)
+    crop = Image.fromarray(src).resize((w, h), Image.BILINEAR, box=(x0, y0, x0 + cw, y0 + ch))
+    return np.asarray(crop).astype(np.float32)
+
+
 def _noise(rng, h, w, cell, amp):
     """Smooth value noise: random grid of (h/cell, w/cell) upsampled bilinearly."""
     gh, gw = max(2, h // cell + 2), max(2, w // cell + 2)
@@ -34,6 +102,9 @@ def _vgrad(h, w, top, bottom):
 
 
 def _sky(rng, h, w):
+    photo = _photo_patch(rng, "sky", h, w)
+    if photo is not None:
+        return photo
     top = np.array([70, 130, 210]) + rng.integers(-20, 20, 3)
     bottom = np.array([175, 210, 240]) + rng.integers(-15, 15, 3)
     sky = _vgrad(h, w, top, bottom)
@@ -54,8 +125,10 @@ def grass(rng, size):
     hz = int(size * rng.uniform(0.3, 0.5))
     img = np.empty((size, size, 3), np.float32)
     img[:hz] = _sky(rng, hz, size)
-    base = np.array([70, 140, 50]) + rng.integers(-20, 20, 3)
-    gr = _ground(rng, size - hz, size, base, 14.0, cell=5, fine=30.0)
+    gr = _photo_patch(rng, "grass", size - hz, size)
+    if gr is None:
+        base = np.array([70, 140, 50]) + rng.integers(-20, 20, 3)
+        gr = _ground(rng, size - hz, size, base, 14.0, cell=5, fine=30.0)
     gr *= np.linspace(0.85, 1.1, size - hz, dtype=np.float32)[:, None, None]
     img[hz:] = gr
     # distant tree line
@@ -72,8 +145,12 @@ def beach(rng, size):
     sea_end = hz + int(size * rng.uniform(0.08, 0.18))
     img = np.empty((size, size, 3), np.float32)
     img[:hz] = _sky(rng, hz, size)
-    sea = np.array([30, 110, 170]) + rng.integers(-15, 15, 3)
-    img[hz:sea_end] = _ground(rng, sea_end - hz, size, sea, 8.0, cell=3, fine=10.0)
+    sea_photo = _photo_patch(rng, "sea", sea_end - hz, size)
+    if sea_photo is not None:
+        img[hz:sea_end] = sea_photo
+    else:
+        sea = np.array([30, 110, 170]) + rng.integers(-15, 15, 3)
+        img[hz:sea_end] = _ground(rng, sea_end - hz, size, sea, 8.0, cell=3, fine=10.0)
     sand = np.array([220, 195, 145]) + rng.integers(-15, 15, 3)
     img[sea_end:] = _ground(rng, size - sea_end, size, sand, 10.0, cell=8, fine=12.0)
     img[sea_end:sea_end + 2] = 240  # surf line
@@ -122,7 +199,10 @@ def room(rng, size):
     wall = np.array([rng.integers(150, 235), rng.integers(150, 235), rng.integers(140, 225)])
     img[:hz] = _ground(rng, hz, size, wall, 4.0, cell=16, fine=3.0)
     kind = rng.integers(3)
-    if kind == 0:  # wooden planks
+    photo = _photo_patch(rng, "floor", size - hz, size) if kind == 0 else None
+    if photo is not None:  # a real wooden floor
+        fl = photo
+    elif kind == 0:  # wooden planks
         base = np.array([150, 100, 60]) + rng.integers(-25, 25, 3)
         fl = _ground(rng, size - hz, size, base, 8.0, cell=4, fine=8.0)
         rows = np.arange(size - hz)

@@ -27,9 +27,10 @@ import numpy as np  # noqa: E402
 import grammar as G  # noqa: E402
 import sources  # noqa: E402
 import splits  # noqa: E402
+from backgrounds import photo_textures  # noqa: E402
 from scene import generate_scene  # noqa: E402
 
-GENERATOR_VERSION = "1.2.0"
+GENERATOR_VERSION = "1.3.0"
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
 _plans = None  # set in the parent before forking, or by _init_worker
@@ -64,6 +65,7 @@ def load_plans():
     global _plans
     if _plans is None:
         _plans = splits.build_plans(sources.load_sprites())
+        photo_textures()  # load before forking so workers share them
     return _plans
 
 
@@ -118,6 +120,7 @@ def build_meta(args, counts, stats, timing):
             "test_force_probability": splits.TEST_FORCE_P,
             "note": "held-out sources and pairs never occur in train or val; val follows the train distribution",
         },
+        "photo_textures": {k: len(v) for k, v in sorted(photo_textures().items())},
         "colour_terms": G.COLOUR_TERMS,
         "number_words": G.NUMBER_WORDS[1:4],
         "background_words": G.background_words(),
