@@ -13,8 +13,8 @@
 
 #include <ATen/Parallel.h>
 #include <caffe2/serialize/inline_container.h>
-#include <torch/script.h>
 #include <torch/cuda.h>
+#include <torch/script.h>
 #include <torch/version.h>
 
 #include "edgecap/decoder.h"
@@ -120,9 +120,10 @@ bool looks_like_zip(const std::string& path) {
 
 [[noreturn]] void throw_unloadable(const std::string& path, const std::string& detail) {
   if (!looks_like_zip(path)) {
-    throw ModelError("cannot load " + path +
-                     ": not a TorchScript file (TorchScript files are zip archives written by torch.jit.save; "
-                     "a state_dict or pickled checkpoint will not do); export it with tools/export.py");
+    throw ModelError(
+        "cannot load " + path +
+        ": not a TorchScript file (TorchScript files are zip archives written by torch.jit.save; "
+        "a state_dict or pickled checkpoint will not do); export it with tools/export.py");
   }
   throw ModelError("cannot load " + path + ": the file is corrupt or truncated (" + detail +
                    "); copy it again or re-export it with tools/export.py");
@@ -160,7 +161,7 @@ std::string select_quantized_engine(const ModelMetadata& meta) {
   wanted.insert(wanted.end(), {"qnnpack", "onednn"});
   for (const std::string& name : wanted) {
     if (std::find(supported.begin(), supported.end(), name) == supported.end()) continue;
-    const at::QEngine engine = name == "qnnpack" ? at::QEngine::QNNPACK
+    const at::QEngine engine = name == "qnnpack"  ? at::QEngine::QNNPACK
                                : name == "onednn" ? at::QEngine::ONEDNN
                                : name == "fbgemm" ? at::QEngine::FBGEMM
                                : name == "x86"    ? at::QEngine::X86
@@ -169,15 +170,17 @@ std::string select_quantized_engine(const ModelMetadata& meta) {
     at::globalContext().setQEngine(engine);
     return name;
   }
-  throw ModelError("INT8 needs a quantized engine (qnnpack or onednn) and this LibTorch build has none; "
-                   "use FP32 or BF16");
+  throw ModelError(
+      "INT8 needs a quantized engine (qnnpack or onednn) and this LibTorch build has none; "
+      "use FP32 or BF16");
 }
 
 void check_precision(const LoadOptions& options, const ModelMetadata& meta) {
   const bool cuda = options.device == Device::kCUDA;
   if (cuda && !detail::cuda_available()) {
-    throw ModelError("CUDA was asked for but is not available (this LibTorch build or machine has no GPU); "
-                     "use --device cpu");
+    throw ModelError(
+        "CUDA was asked for but is not available (this LibTorch build or machine has no GPU); "
+        "use --device cpu");
   }
   switch (options.precision) {
     case Precision::kFP16:
@@ -189,14 +192,16 @@ void check_precision(const LoadOptions& options, const ModelMetadata& meta) {
     case Precision::kINT8:
       if (cuda) throw ModelError("INT8 dynamic quantization runs on CPU only; use --device cpu or FP16/FP32");
       if (meta.precision != "int8") {
-        throw ModelError(options.path + " holds " + meta.precision +
-                         " weights; INT8 needs the quantized sibling (*.int8.pt); make it with tools/export.py");
+        throw ModelError(
+            options.path + " holds " + meta.precision +
+            " weights; INT8 needs the quantized sibling (*.int8.pt); make it with tools/export.py");
       }
       break;
     case Precision::kFP32:
     case Precision::kBF16:
       if (meta.precision == "int8") {
-        throw ModelError(options.path + " holds INT8 (quantized) weights; choose INT8 for it, or load the FP32 file");
+        throw ModelError(options.path +
+                         " holds INT8 (quantized) weights; choose INT8 for it, or load the FP32 file");
       }
       break;
   }
@@ -234,17 +239,16 @@ struct Captioner::Impl {
   c10::Device device{c10::kCPU};
   at::ScalarType input_type = at::kFloat;
 
-  State encode(const at::Tensor& image) {
-    return to_state(module.get_method("encode")({image}), "encode");
-  }
+  State encode(const at::Tensor& image) { return to_state(module.get_method("encode")({image}), "encode"); }
 
   // One step: tokens [rows] int64 -> log-probs [rows, V] as float32 on the CPU, plus the new state.
   std::pair<at::Tensor, State> step(const std::vector<int64_t>& tokens, const State& state) {
-    at::Tensor token_tensor =
-        torch::from_blob(const_cast<int64_t*>(tokens.data()), {static_cast<int64_t>(tokens.size())}, at::kLong)
-            .to(device);
+    at::Tensor token_tensor = torch::from_blob(const_cast<int64_t*>(tokens.data()),
+                                               {static_cast<int64_t>(tokens.size())}, at::kLong)
+                                  .to(device);
     auto out = module.get_method("step")({token_tensor, to_dict(state)});
-    if (!out.isTuple() || out.toTupleRef().elements().size() != 2 || !out.toTupleRef().elements()[0].isTensor()) {
+    if (!out.isTuple() || out.toTupleRef().elements().size() != 2 ||
+        !out.toTupleRef().elements()[0].isTensor()) {
       throw ModelError(std::string("model breaks the contract") + kContract +
                        ": step must return (Tensor log-probs, Dict[str, Tensor] state)");
     }
@@ -253,8 +257,8 @@ struct Captioner::Impl {
   }
 
   at::Tensor input_tensor(const ImageTensor& image) {
-    return torch::from_blob(const_cast<float*>(image.data.data()), {1, image.channels, image.height, image.width},
-                            at::kFloat)
+    return torch::from_blob(const_cast<float*>(image.data.data()),
+                            {1, image.channels, image.height, image.width}, at::kFloat)
         .to(device, input_type);
   }
 
@@ -264,7 +268,8 @@ struct Captioner::Impl {
     const auto vocab = static_cast<int64_t>(meta.vocab.size());
     const std::string prefix = options.path + " breaks the model contract" + kContract + ": ";
     try {
-      at::Tensor blank = torch::zeros({1, 3, meta.input.height, meta.input.width}, at::kFloat).to(device, input_type);
+      at::Tensor blank =
+          torch::zeros({1, 3, meta.input.height, meta.input.width}, at::kFloat).to(device, input_type);
       State state = encode(blank);
       if (state.empty()) throw ModelError(prefix + "encode returned an empty state dict");
       for (const auto& [key, tensor] : state) {
@@ -279,9 +284,10 @@ struct Captioner::Impl {
                          "] for one token; got " + shape_of(log_probs));
       }
       if (log_probs.size(1) != vocab) {
-        throw ModelError(prefix + "step returns " + std::to_string(log_probs.size(1)) +
-                         " log-probs per row but edgecap.json's vocab has " + std::to_string(vocab) +
-                         " words (V == len(vocab)); the metadata does not belong to this model, re-export it");
+        throw ModelError(
+            prefix + "step returns " + std::to_string(log_probs.size(1)) +
+            " log-probs per row but edgecap.json's vocab has " + std::to_string(vocab) +
+            " words (V == len(vocab)); the metadata does not belong to this model, re-export it");
       }
       for (const auto& [key, tensor] : next) {
         if (tensor.dim() < 1 || tensor.size(0) != 1) {
@@ -290,8 +296,8 @@ struct Captioner::Impl {
         }
       }
     } catch (const c10::Error& e) {
-      throw ModelError(prefix + "the trial encode + step on a blank " + std::to_string(meta.input.width) + "x" +
-                       std::to_string(meta.input.height) + " image failed: " + torch_message(e));
+      throw ModelError(prefix + "the trial encode + step on a blank " + std::to_string(meta.input.width) +
+                       "x" + std::to_string(meta.input.height) + " image failed: " + torch_message(e));
     }
   }
 };
@@ -326,7 +332,8 @@ Captioner::Captioner(const LoadOptions& options) : impl_(std::make_unique<Impl>(
     throw_unloadable(options.path, first_line(e.what()));
   }
   // The metadata read by torch::jit::load is authoritative; it equals the pre-read copy for any sane file.
-  if (!extra[kMetadataFile].empty() && extra[kMetadataFile] != pre_read) m.meta = parse_for(options.path, extra[kMetadataFile]);
+  if (!extra[kMetadataFile].empty() && extra[kMetadataFile] != pre_read)
+    m.meta = parse_for(options.path, extra[kMetadataFile]);
 
   for (const char* method : {"encode", "step"}) {
     if (!m.module.find_method(method)) {
@@ -344,8 +351,8 @@ Captioner::Captioner(const LoadOptions& options) : impl_(std::make_unique<Impl>(
       m.input_type = at::kHalf;
     }
   } catch (const c10::Error& e) {
-    throw ModelError("cannot convert " + options.path + " to " + std::string(to_string(options.precision)) + ": " +
-                     torch_message(e) + "; use FP32");
+    throw ModelError("cannot convert " + options.path + " to " + std::string(to_string(options.precision)) +
+                     ": " + torch_message(e) + "; use FP32");
   }
   if (options.verify) {
     c10::InferenceMode guard;
@@ -380,12 +387,13 @@ Caption Captioner::caption(const cv::Mat& frame, int beam) {
   StepFunction step_fn = [&](const std::vector<int64_t>& tokens, const std::vector<int64_t>& parents) {
     const auto rows = static_cast<int64_t>(state.empty() ? 0 : state.front().second.size(0));
     bool identity = static_cast<int64_t>(parents.size()) == rows;
-    for (std::size_t i = 0; identity && i < parents.size(); ++i) identity = parents[i] == static_cast<int64_t>(i);
+    for (std::size_t i = 0; identity && i < parents.size(); ++i)
+      identity = parents[i] == static_cast<int64_t>(i);
     if (!identity) {
       // Beam search: row i continues hypothesis parents[i]; copies the state rows the survivors need.
-      at::Tensor index =
-          torch::from_blob(const_cast<int64_t*>(parents.data()), {static_cast<int64_t>(parents.size())}, at::kLong)
-              .to(m.device);
+      at::Tensor index = torch::from_blob(const_cast<int64_t*>(parents.data()),
+                                          {static_cast<int64_t>(parents.size())}, at::kLong)
+                             .to(m.device);
       for (auto& entry : state) entry.second = entry.second.index_select(0, index);
     }
     auto [log_probs, next] = m.step(tokens, state);
@@ -430,7 +438,8 @@ Caption Captioner::caption(const cv::Mat& frame, int beam) {
   result.grid_w = m.meta.arch.grid_w;
   const auto regions = static_cast<std::size_t>(result.grid_h) * static_cast<std::size_t>(result.grid_w);
   // Keep the maps only when they fit the grid the heatmap will draw them on.
-  if (regions > 0 && !hyp.alphas.empty() && hyp.alphas.front().size() == regions) result.attention = hyp.alphas;
+  if (regions > 0 && !hyp.alphas.empty() && hyp.alphas.front().size() == regions)
+    result.attention = hyp.alphas;
   return result;
 }
 

@@ -116,7 +116,7 @@ Hypothesis beam_decode(const StepFunction& step, const DecodeOptions& options) {
     for (std::size_t i = 0; i < take && next.size() < k; ++i) {
       const std::size_t flat = order[i];
       const float score = candidate_score(flat);
-      if (!std::isfinite(score)) continue;  // a -inf log-prob is a word the model forbids
+      if (!std::isfinite(score)) continue;   // a -inf log-prob is a word the model forbids
       const std::size_t row = flat / vocab;  // integer division: which hypothesis this candidate extends
       const auto token = static_cast<int64_t>(flat % vocab);
       const Beam& parent = alive[row];
@@ -164,9 +164,9 @@ Hypothesis beam_decode(const StepFunction& step, const DecodeOptions& options) {
                                [](const Hypothesis& a, const Hypothesis& b) { return a.score < b.score; });
   } else if (!alive.empty()) {
     // No beam reached <end> within max_length: the best cut-off hypothesis is still a caption.
-    result = std::max_element(alive.begin(), alive.end(),
-                              [](const Beam& a, const Beam& b) { return a.hyp.score < b.hyp.score; })
-                 ->hyp;
+    result = std::max_element(alive.begin(), alive.end(), [](const Beam& a, const Beam& b) {
+               return a.hyp.score < b.hyp.score;
+             })->hyp;
   }
   result.steps = steps;
   return result;

@@ -119,9 +119,12 @@ ArchitectureSpec parse_architecture(const Json& root) {
   if (!it->is_object()) fail("architecture", "must be an object");
   const Json& a = *it;
   arch.name = optional_string(a, "name", "architecture.name");
-  const std::pair<const char*, int*> dims[] = {
-      {"encoder_dim", &arch.encoder_dim},     {"embed_dim", &arch.embed_dim}, {"attention_dim", &arch.attention_dim},
-      {"decoder_dim", &arch.decoder_dim},     {"grid_h", &arch.grid_h},       {"grid_w", &arch.grid_w}};
+  const std::pair<const char*, int*> dims[] = {{"encoder_dim", &arch.encoder_dim},
+                                               {"embed_dim", &arch.embed_dim},
+                                               {"attention_dim", &arch.attention_dim},
+                                               {"decoder_dim", &arch.decoder_dim},
+                                               {"grid_h", &arch.grid_h},
+                                               {"grid_w", &arch.grid_w}};
   for (const auto& [name, target] : dims) {
     const int64_t v = optional_count(a, name, std::string("architecture.") + name);
     if (v > 1'000'000) fail(std::string("architecture.") + name, "is implausibly large");
@@ -150,7 +153,8 @@ ModelMetadata parse_metadata(std::string_view json_text) {
   ModelMetadata meta;
   const int64_t version = require_int(root, "format_version", "format_version");
   if (version != 1) {
-    fail("format_version", "must be 1, got " + std::to_string(version) + "; this edgecap reads format 1 only");
+    fail("format_version",
+         "must be 1, got " + std::to_string(version) + "; this edgecap reads format 1 only");
   }
   meta.format_version = 1;
   meta.model_name = optional_string(root, "model_name", "model_name");

@@ -33,7 +33,8 @@ std::string lower(std::string text) {
 }
 
 bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 Availability available() { return {true, ""}; }
@@ -42,7 +43,8 @@ Availability unavailable(std::string reason) { return {false, std::move(reason)}
 Availability file_availability(const std::string& path) {
   std::error_code ec;
   const auto status = fs::status(path, ec);
-  if (ec || !fs::exists(status)) return unavailable("file not found: " + path + "; build it with tools/build_models.sh");
+  if (ec || !fs::exists(status))
+    return unavailable("file not found: " + path + "; build it with tools/build_models.sh");
   if (!fs::is_regular_file(status)) return unavailable(path + " is not a regular file");
   return available();
 }
@@ -74,12 +76,17 @@ std::vector<PrecisionEntry> ModelCatalog::precisions(const ModelEntry& model) co
   for (Precision p : kAllPrecisions) {
     PrecisionEntry entry{p, {}};
     switch (p) {
-      case Precision::kFP32: entry.availability = fp32_file; break;
+      case Precision::kFP32:
+        entry.availability = fp32_file;
+        break;
       case Precision::kFP16:
         // The reason comes first: it holds even once the file exists, so it is the more useful one.
-        entry.availability = cuda ? fp32_file : unavailable("needs CUDA (LibTorch 1.13 has no CPU half kernels)");
+        entry.availability =
+            cuda ? fp32_file : unavailable("needs CUDA (LibTorch 1.13 has no CPU half kernels)");
         break;
-      case Precision::kBF16: entry.availability = fp32_file; break;
+      case Precision::kBF16:
+        entry.availability = fp32_file;
+        break;
       case Precision::kINT8:
         if (cuda) {
           entry.availability = unavailable("INT8 dynamic quantization runs on CPU only");
@@ -125,8 +132,8 @@ ModelEntry ModelCatalog::resolve(const std::string& model_arg) const {
     return entry;
   }
   const std::string why = (!ec && fs::exists(status)) ? " is not a regular file" : " is not a file";
-  throw UsageError("unknown model '" + model_arg + "': choose original, pruned, or the path of a .pt file ('" +
-                   model_arg + "'" + why + ")");
+  throw UsageError("unknown model '" + model_arg +
+                   "': choose original, pruned, or the path of a .pt file ('" + model_arg + "'" + why + ")");
 }
 
 std::string ModelCatalog::path_for(const ModelEntry& model, Precision precision) {

@@ -26,12 +26,15 @@ ImageTensor preprocess(const cv::Mat& frame, const InputSpec& spec) {
     throw std::invalid_argument("preprocess: expected an 8-bit image, got OpenCV depth " +
                                 std::to_string(frame.depth()));
   }
-  if (spec.height < 1 || spec.width < 1) throw std::invalid_argument("preprocess: input size must be positive");
+  if (spec.height < 1 || spec.width < 1)
+    throw std::invalid_argument("preprocess: input size must be positive");
   const bool want_rgb = spec.channel_order != "BGR";
 
   cv::Mat ordered;
   switch (frame.channels()) {
-    case 1: cv::cvtColor(frame, ordered, want_rgb ? cv::COLOR_GRAY2RGB : cv::COLOR_GRAY2BGR); break;
+    case 1:
+      cv::cvtColor(frame, ordered, want_rgb ? cv::COLOR_GRAY2RGB : cv::COLOR_GRAY2BGR);
+      break;
     case 3:
       if (want_rgb) {
         cv::cvtColor(frame, ordered, cv::COLOR_BGR2RGB);
@@ -39,7 +42,9 @@ ImageTensor preprocess(const cv::Mat& frame, const InputSpec& spec) {
         ordered = frame;
       }
       break;
-    case 4: cv::cvtColor(frame, ordered, want_rgb ? cv::COLOR_BGRA2RGB : cv::COLOR_BGRA2BGR); break;
+    case 4:
+      cv::cvtColor(frame, ordered, want_rgb ? cv::COLOR_BGRA2RGB : cv::COLOR_BGRA2BGR);
+      break;
     default:
       throw std::invalid_argument("preprocess: expected 1, 3 or 4 channels, got " +
                                   std::to_string(frame.channels()));
@@ -68,7 +73,8 @@ ImageTensor preprocess(const cv::Mat& frame, const InputSpec& spec) {
   for (int y = 0; y < spec.height; ++y) {
     const uint8_t* row = resized.ptr<uint8_t>(y);
     float* dst[3];
-    for (int c = 0; c < 3; ++c) dst[c] = out.data.data() + c * plane + static_cast<std::size_t>(y) * spec.width;
+    for (int c = 0; c < 3; ++c)
+      dst[c] = out.data.data() + c * plane + static_cast<std::size_t>(y) * spec.width;
     for (int x = 0; x < spec.width; ++x) {
       for (int c = 0; c < 3; ++c) dst[c][x] = static_cast<float>(row[3 * x + c]) * a[c] + b[c];
     }

@@ -25,7 +25,9 @@ namespace fs = std::filesystem;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
-std::string data_path(const std::string& name) { return std::string(EDGECAP_SOURCE_DIR) + "/tests/data/" + name; }
+std::string data_path(const std::string& name) {
+  return std::string(EDGECAP_SOURCE_DIR) + "/tests/data/" + name;
+}
 
 LoadOptions options(const std::string& name, Precision precision = Precision::kFP32) {
   LoadOptions o;
@@ -48,8 +50,8 @@ cv::Mat test_frame() {
   cv::Mat frame(48, 64, CV_8UC3);
   for (int y = 0; y < frame.rows; ++y)
     for (int x = 0; x < frame.cols; ++x)
-      frame.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>(4 * x), static_cast<uchar>(5 * y),
-                                            static_cast<uchar>((x * y) % 256));
+      frame.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(static_cast<uchar>(4 * x), static_cast<uchar>(5 * y), static_cast<uchar>((x * y) % 256));
   return frame;
 }
 
@@ -155,8 +157,10 @@ TEST(Captioner, PrecisionMustMatchTheFile) {
 }
 
 TEST(Captioner, Fp16OnCpuIsRefusedWithTheReason) {
-  EXPECT_THAT(load_error(options("tiny_model.pt", Precision::kFP16)),
-              HasSubstr("FP16 needs CUDA: LibTorch 1.13 has no CPU half kernels for conv/linear; use FP32, BF16 or INT8"));
+  EXPECT_THAT(
+      load_error(options("tiny_model.pt", Precision::kFP16)),
+      HasSubstr(
+          "FP16 needs CUDA: LibTorch 1.13 has no CPU half kernels for conv/linear; use FP32, BF16 or INT8"));
 }
 
 TEST(Captioner, Bf16Runs) {
@@ -197,9 +201,7 @@ TEST(Captioner, BadPathsAreRefused) {
   EXPECT_THAT(load_error({tmp.file("absent.pt")}), HasSubstr("model file not found"));
   EXPECT_THAT(load_error({tmp.dir()}), HasSubstr("is a directory, not a model file"));
 
-  {
-    std::ofstream(tmp.file("empty.pt"), std::ios::binary);
-  }
+  { std::ofstream(tmp.file("empty.pt"), std::ios::binary); }
   EXPECT_THAT(load_error({tmp.file("empty.pt")}), HasSubstr("is empty"));
 
   std::ifstream in(data_path("tiny_model.pt"), std::ios::binary);
@@ -211,9 +213,7 @@ TEST(Captioner, BadPathsAreRefused) {
   }
   EXPECT_THAT(load_error({tmp.file("truncated.pt")}), HasSubstr("corrupt or truncated"));
 
-  {
-    std::ofstream(tmp.file("notes.pt")) << "this is a text file, not a model\n";
-  }
+  { std::ofstream(tmp.file("notes.pt")) << "this is a text file, not a model\n"; }
   EXPECT_THAT(load_error({tmp.file("notes.pt")}), HasSubstr("not a TorchScript file"));
 }
 
@@ -239,8 +239,8 @@ TEST(Captioner, ReportsMedianCaptionTime) {
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
-  std::cout << "[ measured ] tiny model FP32, 1 thread: median encode+greedy " << median << " ms (" << ms.size()
-            << " runs)\n";
+  std::cout << "[ measured ] tiny model FP32, 1 thread: median encode+greedy " << median << " ms ("
+            << ms.size() << " runs)\n";
   RecordProperty("median_caption_ms", std::to_string(median));
   EXPECT_GT(median, 0.0);
 }

@@ -92,13 +92,15 @@ TEST(Metadata, RefusesEmptyAndInvalidJson) {
 
 TEST(Metadata, FormatVersionMustBeOne) {
   EXPECT_THAT(error_after([](json& j) { j["format_version"] = 2; }), HasSubstr("'format_version' must be 1"));
-  EXPECT_THAT(error_after([](json& j) { j.erase("format_version"); }), HasSubstr("'format_version' is missing"));
+  EXPECT_THAT(error_after([](json& j) { j.erase("format_version"); }),
+              HasSubstr("'format_version' is missing"));
   EXPECT_THAT(error_after([](json& j) { j["format_version"] = "1"; }),
               HasSubstr("'format_version' must be an integer"));
 }
 
 TEST(Metadata, VocabMustBeNonEmptyStrings) {
-  EXPECT_THAT(error_after([](json& j) { j["vocab"] = json::array(); }), HasSubstr("'vocab' must be a non-empty"));
+  EXPECT_THAT(error_after([](json& j) { j["vocab"] = json::array(); }),
+              HasSubstr("'vocab' must be a non-empty"));
   EXPECT_THAT(error_after([](json& j) { j.erase("vocab"); }), HasSubstr("'vocab' is missing"));
   EXPECT_THAT(error_after([](json& j) { j["vocab"][4] = 7; }), HasSubstr("'vocab[4]' must be a string"));
 }
@@ -115,29 +117,42 @@ TEST(Metadata, SpecialTokensMustBeInsideVocab) {
 }
 
 TEST(Metadata, InputSizesMustBePositive) {
-  EXPECT_THAT(error_after([](json& j) { j["input"]["height"] = 0; }), HasSubstr("'input.height' must be an integer"));
-  EXPECT_THAT(error_after([](json& j) { j["input"]["width"] = -3; }), HasSubstr("'input.width' must be an integer"));
+  EXPECT_THAT(error_after([](json& j) { j["input"]["height"] = 0; }),
+              HasSubstr("'input.height' must be an integer"));
+  EXPECT_THAT(error_after([](json& j) { j["input"]["width"] = -3; }),
+              HasSubstr("'input.width' must be an integer"));
   EXPECT_THAT(error_after([](json& j) { j["input"]["width"] = 12.5; }), HasSubstr("'input.width'"));
   EXPECT_THAT(error_after([](json& j) { j.erase("input"); }), HasSubstr("'input' is missing"));
 }
 
 TEST(Metadata, MeanAndStdMustHoldThreeNumbers) {
-  EXPECT_THAT(error_after([](json& j) { j["input"]["std"] = {0.2, 0.0, 0.2}; }),
+  EXPECT_THAT(error_after([](json& j) {
+                j["input"]["std"] = {0.2, 0.0, 0.2};
+              }),
               HasSubstr("edgecap.json: 'input.std' must hold 3 numbers > 0"));
-  EXPECT_THAT(error_after([](json& j) { j["input"]["std"] = {0.2, -0.1, 0.2}; }),
+  EXPECT_THAT(error_after([](json& j) {
+                j["input"]["std"] = {0.2, -0.1, 0.2};
+              }),
               HasSubstr("'input.std' must hold 3 numbers > 0"));
-  EXPECT_THAT(error_after([](json& j) { j["input"]["std"] = {0.2, 0.2}; }),
+  EXPECT_THAT(error_after([](json& j) {
+                j["input"]["std"] = {0.2, 0.2};
+              }),
               HasSubstr("'input.std' must hold 3 numbers > 0"));
-  EXPECT_THAT(error_after([](json& j) { j["input"]["mean"] = {0.2, 0.2, 0.2, 0.2}; }),
+  EXPECT_THAT(error_after([](json& j) {
+                j["input"]["mean"] = {0.2, 0.2, 0.2, 0.2};
+              }),
               HasSubstr("'input.mean' must hold 3 numbers"));
-  EXPECT_THAT(error_after([](json& j) { j["input"]["mean"] = {0.2, "x", 0.2}; }),
+  EXPECT_THAT(error_after([](json& j) {
+                j["input"]["mean"] = {0.2, "x", 0.2};
+              }),
               HasSubstr("'input.mean' must hold 3 numbers"));
 }
 
 TEST(Metadata, ChannelOrderAndScaleChecked) {
   EXPECT_THAT(error_after([](json& j) { j["input"]["channel_order"] = "RGBA"; }),
               HasSubstr("'input.channel_order' must be \"RGB\" or \"BGR\""));
-  EXPECT_THAT(error_after([](json& j) { j["input"]["scale"] = 0; }), HasSubstr("'input.scale' must be a number > 0"));
+  EXPECT_THAT(error_after([](json& j) { j["input"]["scale"] = 0; }),
+              HasSubstr("'input.scale' must be a number > 0"));
 }
 
 TEST(Metadata, MaxCaptionLengthInRange) {
@@ -154,13 +169,15 @@ TEST(Metadata, MaxCaptionLengthInRange) {
 
 TEST(Metadata, PrecisionMustBeKnown) {
   EXPECT_THAT(error_after([](json& j) { j["precision"] = "fp8"; }), HasSubstr("'precision' must be"));
-  EXPECT_THAT(error_after([](json& j) { j["parameters"] = -5; }), HasSubstr("'parameters' must be an integer >= 0"));
+  EXPECT_THAT(error_after([](json& j) { j["parameters"] = -5; }),
+              HasSubstr("'parameters' must be an integer >= 0"));
 }
 
 TEST(Metadata, TokensToWordsStopsAtEndAndKeepsUnknownVisible) {
   const ModelMetadata m = parse_metadata(valid_json().dump());
   EXPECT_EQ(tokens_to_words({1, 4, 5, 2, 5}, m), (std::vector<std::string>{"a", "dog"}));
-  EXPECT_EQ(tokens_to_words({0, 4, 3, 99, -1}, m), (std::vector<std::string>{"a", "<unk>", "<unk>", "<unk>"}));
+  EXPECT_EQ(tokens_to_words({0, 4, 3, 99, -1}, m),
+            (std::vector<std::string>{"a", "<unk>", "<unk>", "<unk>"}));
   EXPECT_TRUE(tokens_to_words({2, 4}, m).empty());
 }
 

@@ -82,7 +82,8 @@ TEST_F(Catalog, CpuPrecisionsWithReasons) {
   EXPECT_TRUE(find(list, Precision::kFP32).availability.available);
   EXPECT_TRUE(find(list, Precision::kBF16).availability.available);
   EXPECT_FALSE(find(list, Precision::kFP16).availability.available);
-  EXPECT_EQ(find(list, Precision::kFP16).availability.reason, "needs CUDA (LibTorch 1.13 has no CPU half kernels)");
+  EXPECT_EQ(find(list, Precision::kFP16).availability.reason,
+            "needs CUDA (LibTorch 1.13 has no CPU half kernels)");
   EXPECT_FALSE(find(list, Precision::kINT8).availability.available);
   EXPECT_EQ(find(list, Precision::kINT8).availability.reason,
             "no quantized sibling " + original.int8_path + "; make it with tools/export.py");

@@ -77,7 +77,8 @@ TEST(Preprocess, LargeShrinkAveragesInsteadOfSkipping) {
   // bilinear sampling would return pure black or white (aliasing).
   cv::Mat board(64, 64, CV_8UC3);
   for (int y = 0; y < 64; ++y)
-    for (int x = 0; x < 64; ++x) board.at<cv::Vec3b>(y, x) = ((x + y) % 2) ? cv::Vec3b(255, 255, 255) : cv::Vec3b(0, 0, 0);
+    for (int x = 0; x < 64; ++x)
+      board.at<cv::Vec3b>(y, x) = ((x + y) % 2) ? cv::Vec3b(255, 255, 255) : cv::Vec3b(0, 0, 0);
   const InputSpec s = spec(8, 8);
   const ImageTensor t = preprocess(board, s);
   for (int y = 0; y < 8; ++y)

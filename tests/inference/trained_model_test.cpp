@@ -34,15 +34,19 @@ std::string pluralize(const std::string& noun) {
   const auto space = noun.rfind(' ');
   if (space != std::string::npos) return noun.substr(0, space + 1) + pluralize(noun.substr(space + 1));
   static const std::pair<const char*, const char*> kIrregular[] = {
-      {"person", "people"}, {"man", "men"},       {"woman", "women"},   {"child", "children"}, {"mouse", "mice"},
-      {"knife", "knives"},  {"leaf", "leaves"},   {"wife", "wives"},    {"shelf", "shelves"},  {"sheep", "sheep"},
-      {"deer", "deer"},     {"fish", "fish"},     {"broccoli", "broccoli"}, {"skis", "skis"},  {"scissors", "scissors"},
-      {"tv", "tvs"},        {"foot", "feet"},     {"tooth", "teeth"},   {"goose", "geese"}};
+      {"person", "people"},     {"man", "men"},      {"woman", "women"},       {"child", "children"},
+      {"mouse", "mice"},        {"knife", "knives"}, {"leaf", "leaves"},       {"wife", "wives"},
+      {"shelf", "shelves"},     {"sheep", "sheep"},  {"deer", "deer"},         {"fish", "fish"},
+      {"broccoli", "broccoli"}, {"skis", "skis"},    {"scissors", "scissors"}, {"tv", "tvs"},
+      {"foot", "feet"},         {"tooth", "teeth"},  {"goose", "geese"}};
   for (const auto& [one, many] : kIrregular)
     if (noun == one) return many;
-  auto ends = [&](const std::string& s) { return noun.size() >= s.size() && noun.compare(noun.size() - s.size(), s.size(), s) == 0; };
+  auto ends = [&](const std::string& s) {
+    return noun.size() >= s.size() && noun.compare(noun.size() - s.size(), s.size(), s) == 0;
+  };
   if (ends("s") || ends("x") || ends("z") || ends("ch") || ends("sh")) return noun + "es";
-  if (noun.size() >= 2 && noun.back() == 'y' && std::string("aeiou").find(noun[noun.size() - 2]) == std::string::npos)
+  if (noun.size() >= 2 && noun.back() == 'y' &&
+      std::string("aeiou").find(noun[noun.size() - 2]) == std::string::npos)
     return noun.substr(0, noun.size() - 1) + "ies";
   if (noun == "potato" || noun == "tomato" || noun == "hero") return noun + "es";
   return noun + "s";
@@ -99,7 +103,8 @@ TEST_P(TrainedModel, CaptionsNameTheObjectsOfTheSampleScenes) {
   options.path = path;
   options.precision = v.precision;
   Captioner captioner(options);
-  EXPECT_GT(captioner.metadata().input.height, 32) << "this looks like the tiny test model, not a trained one";
+  EXPECT_GT(captioner.metadata().input.height, 32)
+      << "this looks like the tiny test model, not a trained one";
 
   int objects = 0, recalled = 0;
   std::vector<double> model_ms;
@@ -120,9 +125,9 @@ TEST_P(TrainedModel, CaptionsNameTheObjectsOfTheSampleScenes) {
               << (missing.str().empty() ? "" : "   missing:" + missing.str()) << "\n";
   }
   const double recall = static_cast<double>(recalled) / std::max(objects, 1);
-  std::cout << "[ model    ] " << v.key << " " << to_string(v.precision) << ": object recall " << recalled << "/"
-            << objects << ", median encode+greedy " << median(model_ms) << " ms over " << model_ms.size()
-            << " scenes, load " << captioner.load_info().load_ms << " ms\n";
+  std::cout << "[ model    ] " << v.key << " " << to_string(v.precision) << ": object recall " << recalled
+            << "/" << objects << ", median encode+greedy " << median(model_ms) << " ms over "
+            << model_ms.size() << " scenes, load " << captioner.load_info().load_ms << " ms\n";
   RecordProperty("object_recall", std::to_string(recall));
   RecordProperty("median_caption_ms", std::to_string(median(model_ms)));
   // A trained model names most objects of its own domain; a broken load, a wrong preprocessing (channel
@@ -130,13 +135,14 @@ TEST_P(TrainedModel, CaptionsNameTheObjectsOfTheSampleScenes) {
   EXPECT_GE(recall, 0.6) << recalled << " of " << objects << " objects named";
 }
 
-INSTANTIATE_TEST_SUITE_P(Variants, TrainedModel,
-                         ::testing::Values(Variant{"original", Precision::kFP32}, Variant{"original", Precision::kINT8},
-                                           Variant{"original", Precision::kBF16}, Variant{"pruned", Precision::kFP32},
-                                           Variant{"pruned", Precision::kINT8}),
-                         [](const ::testing::TestParamInfo<Variant>& info) {
-                           return std::string(info.param.key) + "_" + std::string(to_string(info.param.precision));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Variants, TrainedModel,
+    ::testing::Values(Variant{"original", Precision::kFP32}, Variant{"original", Precision::kINT8},
+                      Variant{"original", Precision::kBF16}, Variant{"pruned", Precision::kFP32},
+                      Variant{"pruned", Precision::kINT8}),
+    [](const ::testing::TestParamInfo<Variant>& info) {
+      return std::string(info.param.key) + "_" + std::string(to_string(info.param.precision));
+    });
 
 TEST(Pluralize, FollowsTheDatasetGrammar) {
   EXPECT_EQ(pluralize("car"), "cars");

@@ -32,7 +32,8 @@ TEST(Sha256, BinaryBytesAndBlockBoundaries) {
 }
 
 TEST(Sha256, FileMatchesBytes) {
-  const auto path = std::filesystem::temp_directory_path() / ("edgecap_hash_test_" + std::to_string(::getpid()));
+  const auto path =
+      std::filesystem::temp_directory_path() / ("edgecap_hash_test_" + std::to_string(::getpid()));
   std::string content;
   for (int i = 0; i < 200000; ++i) content += static_cast<char>(i * 7 % 256);  // spans several read chunks
   {
