@@ -169,6 +169,12 @@ def test_cli_writes_the_format_and_workers_do_not_change_output(gen, tmp_path):
                 "colour_terms", "number_words", "background_words", "vocabulary"):
         assert key in meta
     assert meta["seed"] == 3 and meta["counts"] == {"train": 6, "val": 2, "test": 4}
+    assert meta["colour_terms"] == G.COLOUR_TERMS
+    vocab = set(meta["vocabulary"])
+    for split in ("train", "val", "test"):
+        for line in (outs[0] / f"{split}.jsonl").read_text().splitlines():
+            for c in json.loads(line)["captions"]:
+                assert set(c.split()) <= vocab, c
 
 
 def test_captions_use_only_the_listed_vocabulary(gen, records):
