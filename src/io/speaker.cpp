@@ -71,6 +71,7 @@ struct Speaker::Impl {
   bool stop = false;
   int syntheses = 0;
   std::shared_ptr<const Pcm> cached;  // the last caption's audio; the chunk plays straight from it
+  std::string cached_text;
   std::function<void(const SpeechEvent&)> callback;
 
   ChunkPtr chunk;  // worker thread only; must die before `cached` frees the buffer it points into
@@ -163,7 +164,7 @@ void Speaker::Impl::speak(const Job& job) {
   if (job.replay) {
     std::lock_guard<std::mutex> lock(mutex);
     pcm = cached;
-    event.text = job.text;
+    event.text = cached_text;
   } else {
     const auto start = std::chrono::steady_clock::now();
     auto fresh = std::make_shared<Pcm>(synthesizer->synthesize(job.text));
@@ -176,6 +177,7 @@ void Speaker::Impl::speak(const Job& job) {
     std::lock_guard<std::mutex> lock(mutex);
     ++syntheses;
     cached = fresh;
+    cached_text = job.text;
   }
   if (!pcm) return;
   event.audio_s = pcm->duration_s();

@@ -195,6 +195,7 @@ TEST(Speaker, DummyDriverSpeaksReportsAndReplaysWithoutResynthesis) {
   EXPECT_GT(got[0].audio_s, 0.5);
   EXPECT_GE(got[0].first_sample, asked);
   EXPECT_TRUE(got[1].replay);
+  EXPECT_EQ(got[1].text, "a cat on a sofa");
   EXPECT_EQ(got[1].synth_ms, 0.0);
   EXPECT_DOUBLE_EQ(got[1].audio_s, got[0].audio_s);
   EXPECT_GT(got[1].first_sample, got[0].first_sample);
