@@ -206,6 +206,18 @@ TEST_F(FrameSourceTest, DemoFallsBackToTheEnvironment) {
   EXPECT_EQ(detail::resolve_demo_dir(SourceOptions{}), std::string(EDGECAP_SOURCE_DIR) + "/samples/scenes");
 }
 
+TEST_F(FrameSourceTest, DemoDefaultsToTheRepositoryScenes) {
+  const fs::path scenes = fs::path(EDGECAP_SOURCE_DIR) / "samples" / "scenes";
+  if (!fs::is_directory(scenes)) GTEST_SKIP() << "samples/scenes not generated in this checkout";
+  unsetenv("EDGECAP_DEMO_DIR");
+  auto source = open_source("demo", quiet());
+  Frame frame;
+  ASSERT_EQ(source->read(frame), FrameStatus::kOk);
+  EXPECT_FALSE(frame.image.empty());
+  EXPECT_EQ(fs::path(frame.label).extension(), ".png");  // ground_truth.jsonl is not an image
+  EXPECT_THAT(source->describe(), HasSubstr("demo " + scenes.string()));
+}
+
 TEST_F(FrameSourceTest, VideoEndsWithoutLoop) {
   SourceOptions options = quiet();
   options.loop = false;
