@@ -12,13 +12,15 @@ namespace edgecap {
 struct Summary {
   std::size_t count = 0;
   double mean = 0, median = 0, min = 0, max = 0, stddev = 0;  // sample standard deviation
-  double p90 = 0, p95 = 0, p99 = 0;                            // linear interpolation between ranks
-  double cv = 0;                                               // stddev / mean (0 when mean == 0)
+  double p90 = 0, p95 = 0, p99 = 0;                           // linear interpolation between ranks
+  double cv = 0;                                              // stddev / mean (0 when mean == 0)
 };
 
 Summary summarize(std::vector<double> samples);
 // True when the spread is too wide to trust a mean (coefficient of variation above `threshold`).
-inline bool spread_too_wide(const Summary& s, double threshold = 0.25) { return s.count >= 2 && s.cv > threshold; }
+inline bool spread_too_wide(const Summary& s, double threshold = 0.25) {
+  return s.count >= 2 && s.cv > threshold;
+}
 
 // A stage's samples: the last `window` ones and the whole session's.
 class StageStats {

@@ -15,8 +15,13 @@ int thread_count();           // Threads: in /proc/self/status
 std::string cpu_model();      // "model name" of /proc/cpuinfo
 int logical_cores();
 int physical_cores();
-std::string blas_library();   // the BLAS/LAPACK shared object this process mapped (from /proc/self/maps)
-bool display_available();     // $DISPLAY set and an X connection opens
-std::string human_bytes(uint64_t bytes);            // "12.3 MB"
+// Full path of the BLAS this process has mapped (from /proc/self/maps), e.g.
+// "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3" (the folder names Debian's alternative);
+// "" when no BLAS is loaded yet (LibTorch maps it when the first model loads).
+std::string blas_library();
+// $DISPLAY is set and an X connection opens (libX11 is dlopen'ed, not linked; without it, the local X
+// socket must exist). False on a headless box: the app falls back to the terminal.
+bool display_available();
+std::string human_bytes(uint64_t bytes);  // decimal units: "999 B", "1.5 KB", "12.3 MB"
 
 }  // namespace edgecap

@@ -1,5 +1,7 @@
 #include "edgecap/frame_source.h"
 
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <thread>
 #include <vector>
@@ -37,13 +38,12 @@ TEST(SystemInfo, FileDescriptorsCountOpenFiles) {
 TEST(SystemInfo, ThreadCountSeesANewThread) {
   const int before = thread_count();
   EXPECT_GE(before, 1);
-  bool stop = false;
-  int during = 0;
+  std::atomic<bool> stop{false};
   std::thread worker([&] {
-    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) std::this_thread::yield();
+    while (!stop) std::this_thread::yield();
   });
-  during = thread_count();
-  __atomic_store_n(&stop, true, __ATOMIC_RELEASE);
+  const int during = thread_count();
+  stop = true;
   worker.join();
   EXPECT_EQ(during, before + 1);
 }
