@@ -1,8 +1,10 @@
 #include "edgecap/system_info.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -61,6 +63,14 @@ TEST(SystemInfo, BlasIsEmptyOrALibraryPath) {
     EXPECT_EQ(blas[0], '/');
     EXPECT_NE(blas.find("lib"), std::string::npos);
   }
+}
+
+TEST(SystemInfo, BlasIsFoundOnceMapped) {
+  void* blas = dlopen("libblas.so.3", RTLD_NOW | RTLD_LOCAL);
+  if (!blas) GTEST_SKIP() << "no libblas.so.3 on this machine";
+  const std::string path = blas_library();
+  EXPECT_THAT(path, ::testing::HasSubstr("blas"));
+  dlclose(blas);
 }
 
 TEST(SystemInfo, NoDisplayWithoutDisplayVariable) {
