@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include <opencv2/highgui.hpp>
 #include <opencv2/imgproc.hpp>
@@ -33,6 +34,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kWindowName = "edgecap";
 constexpr auto kStatusEvery = std::chrono::seconds(5);
 constexpr int kRateStep = 20;
+constexpr int kWarmupRuns = 2;
 constexpr int kMinPreviewWidth = 640;  // tiny test frames are upscaled so the overlay stays readable
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
@@ -96,7 +98,12 @@ class App {
 
  private:
   LineReader line_reader() {
-    return [this] { return terminal_.read_line(); };
+    return [this] {
+      auto line = terminal_.read_line();
+      // Piped answers are not echoed by a terminal: echo them so a log reads like a session.
+      if (line && !terminal_.is_tty()) console_.line(*line);
+      return line;
+    };
   }
   std::string variant() const { return variant_label(selection_.model, selection_.precision); }
   int interrupted_exit() {
@@ -157,6 +164,13 @@ void App::load(const Selection& selection) {
   auto captioner = load_selection(selection, config_.device);
   console_.block(render_load_summary(selection.model, selection.precision, captioner->metadata(),
                                      captioner->load_info(), runtime_info()));
+  // TorchScript optimises a graph during its first runs; those must not count as the user's latency.
+  const auto& input = captioner->metadata().input;
+  const cv::Mat blank(input.height, input.width, CV_8UC3, cv::Scalar(127, 127, 127));
+  const auto warm_start = Clock::now();
+  for (int i = 0; i < kWarmupRuns; ++i) captioner->caption(blank, config_.beam);
+  console_.line(fmt::format("warm-up: {} untimed captions in {:.0f} ms", kWarmupRuns,
+                            ms_between(warm_start, Clock::now())));
   captioner_ = std::move(captioner);
   selection_ = selection;
   std::lock_guard<std::mutex> lock(monitor_mutex_);
@@ -219,7 +233,10 @@ int App::run() {
       show_preview();
       window_key = cv::waitKey(15);
     }
-    const int key = terminal_.read_key(std::chrono::milliseconds(window_ ? 0 : 30));
+    // Piped keys are a script: the next one waits until the caption asked for by the previous one is out.
+    const bool hold_keys = !terminal_.is_tty() && worker_->busy();
+    const int key = hold_keys ? kKeyNone : terminal_.read_key(std::chrono::milliseconds(window_ ? 0 : 30));
+    if (hold_keys && !window_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (key == kKeyInterrupted) {
       exit_code = int(ExitCode::kInterrupted);
       break;

@@ -7,6 +7,9 @@
 #include <opencv2/imgproc.hpp>
 
 namespace edgecap {
+namespace {
+constexpr std::size_t kOverlayColumns = 46;  // fits the 640-pixel-wide preview at its font scale
+}  // namespace
 
 std::vector<std::string> overlay_lines(const OverlayInfo& info) {
   std::vector<std::string> lines;
@@ -19,7 +22,21 @@ std::vector<std::string> overlay_lines(const OverlayInfo& info) {
   std::string caption = info.busy              ? "(captioning...)"
                         : info.caption.empty() ? "press S to caption"
                                                : info.caption;
-  lines.push_back("Caption: " + caption);
+  // Wrapped at word boundaries: putText does not wrap and a 20-word caption is wider than the frame.
+  std::string line = "Caption:";
+  std::size_t start = 0;
+  while (start < caption.size()) {
+    std::size_t end = caption.find(' ', start);
+    if (end == std::string::npos) end = caption.size();
+    const std::string word = caption.substr(start, end - start);
+    if (line.size() + 1 + word.size() > kOverlayColumns && line.size() > 8) {
+      lines.push_back(line);
+      line = " ";
+    }
+    line += " " + word;
+    start = end + 1;
+  }
+  lines.push_back(line);
   return lines;
 }
 

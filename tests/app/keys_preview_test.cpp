@@ -56,6 +56,16 @@ TEST(OverlayTest, LinesCarryModelFpsLatencyMemoryGpuAndCaption) {
   EXPECT_EQ(lines[3], "Caption: a red ball on grass");
 }
 
+TEST(OverlayTest, LongCaptionsWrapAtWords) {
+  OverlayInfo info;
+  info.caption = "a small red ball next to a large blue box on the green grass near a tree";
+  const auto lines = overlay_lines(info);
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[3], "Caption: a small red ball next to a large blue");
+  EXPECT_EQ(lines[4], "  box on the green grass near a tree");
+  for (const auto& l : lines) EXPECT_LE(l.size(), 46u) << l;
+}
+
 TEST(OverlayTest, BeforeTheFirstCaptionAndWhileBusy) {
   OverlayInfo info;
   info.variant = "Original Model + FP32";
