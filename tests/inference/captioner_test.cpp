@@ -14,6 +14,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "edgecap/error.h"
 #include "edgecap/hash.h"
@@ -224,6 +225,42 @@ TEST(Captioner, ReadsMetadataWithoutLoading) {
   EXPECT_EQ(meta.vocab.size(), 14u);
   EXPECT_THROW(read_model_metadata(data_path("broken_no-metadata.pt")), ModelError);
   EXPECT_THROW(read_model_metadata(data_path("absent.pt")), ModelError);
+}
+
+// The pixels of tests/inference/make_golden.py pattern(), in OpenCV's BGR order.
+cv::Mat golden_frame(int kind) {
+  cv::Mat frame(32, 32, CV_8UC3);
+  for (int y = 0; y < 32; ++y) {
+    for (int x = 0; x < 32; ++x) {
+      frame.at<cv::Vec3b>(y, x) = cv::Vec3b(static_cast<uchar>((4 * x + 7 * kind * y) % 256),
+                                            static_cast<uchar>((5 * y + 40 * kind) % 256),
+                                            static_cast<uchar>((x * y * (kind + 1)) % 256));
+    }
+  }
+  return frame;
+}
+
+// Same model, same pixels: the C++ preprocessing and search must give the tokens tools/common.py gives
+// (greedy and beam 3). A swapped channel order or a wrong normalisation changes them.
+TEST(Captioner, MatchesThePythonReference) {
+  std::ifstream in(std::string(EDGECAP_SOURCE_DIR) + "/tests/inference/data/tiny_golden.json");
+  ASSERT_TRUE(in) << "missing tests/inference/data/tiny_golden.json; run tests/inference/make_golden.py";
+  const auto golden = nlohmann::json::parse(in);
+  Captioner captioner(options("tiny_model.pt"));
+  ASSERT_FALSE(golden.at("cases").empty());
+  for (const auto& c : golden.at("cases")) {
+    const int kind = c.at("pattern").get<int>();
+    const cv::Mat frame = golden_frame(kind);
+    const Caption greedy = captioner.caption(frame, 1);
+    EXPECT_EQ(greedy.tokens, c.at("greedy").get<std::vector<int64_t>>()) << "pattern " << kind;
+    const auto log_probs = c.at("greedy_log_probs").get<std::vector<float>>();
+    ASSERT_EQ(greedy.token_log_probs.size(), log_probs.size()) << "pattern " << kind;
+    for (std::size_t i = 0; i < log_probs.size(); ++i) {
+      EXPECT_NEAR(greedy.token_log_probs[i], log_probs[i], 2e-4) << "pattern " << kind << " token " << i;
+    }
+    EXPECT_EQ(captioner.caption(frame, 3).tokens, c.at("beam3").get<std::vector<int64_t>>())
+        << "pattern " << kind;
+  }
 }
 
 // A measurement for the report, not a time limit: prints the median of encode + greedy decode.
