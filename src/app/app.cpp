@@ -16,6 +16,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "caption_worker.h"
+#include "edgecap/auto_caption.h"
 #include "edgecap/error.h"
 #include "edgecap/frame_source.h"
 #include "edgecap/keys.h"
@@ -91,8 +92,7 @@ class App {
         terminal_(terminal),
         console_(std::cout),
         catalog_(config.models_dir, config.pruned_dir, config.device),
-        scene_(config.scene_change_threshold),
-        auto_on_(config.auto_caption) {}
+        auto_(config.auto_interval_s, config.scene_change_threshold, config.auto_caption) {}
 
   int run();
 
@@ -150,9 +150,7 @@ class App {
   std::string last_spoken_;
   double last_latency_ms_ = -1;
 
-  SceneChangeDetector scene_;
-  bool auto_on_;
-  Clock::time_point last_auto_{};
+  AutoCaptionPolicy auto_;
   bool heatmap_on_ = false;
   Clock::time_point heatmap_since_{};
   Clock::time_point last_status_time_ = Clock::now();
@@ -258,7 +256,7 @@ int App::run() {
         fps = monitor_.display_fps();
       }
       console_.status(format_status_line(variant(), fps, last_latency_ms_, process_memory().rss_mb,
-                                         inferences, auto_on_));
+                                         inferences, auto_.enabled()));
     }
   }
   shutdown();
@@ -302,11 +300,9 @@ bool App::handle(Action action) {
       switch_model();
       return true;
     case Action::kToggleAuto:
-      auto_on_ = !auto_on_;
-      scene_.reset();
-      last_auto_ = {};
+      auto_.set_enabled(!auto_.enabled());
       console_.line(fmt::format("[auto] {} (every {:.1f} s or on a scene change > {:.1f})",
-                                auto_on_ ? "on" : "off", config_.auto_interval_s, scene_.threshold()));
+                                auto_.enabled() ? "on" : "off", auto_.interval_s(), auto_.threshold()));
       return true;
     case Action::kRateUp:
     case Action::kRateDown:
@@ -377,8 +373,7 @@ void App::caption_now(bool automatic) {
     if (!automatic) console_.line("[caption] still working on the previous frame");
     return;
   }
-  scene_.set_reference(frame_.image);
-  last_auto_ = Clock::now();
+  auto_.captioned(frame_.image, Clock::now());
 }
 
 void App::collect_result() {
@@ -402,7 +397,8 @@ void App::collect_result() {
   }
   last_latency_ms_ = c.times.total_ms;
   console_.line(format_caption_line(c, result->frame_age_ms) + (result->job.automatic ? "  [auto]" : ""));
-  const bool speak = config_.speech && !c.text.empty() && (!result->job.automatic || c.text != last_spoken_);
+  const bool speak =
+      config_.speech && AutoCaptionPolicy::should_speak(c.text, result->job.automatic, last_spoken_);
   if (speak) {
     {
       std::lock_guard<std::mutex> lock(monitor_mutex_);
@@ -425,9 +421,7 @@ void App::on_spoken(const SpeechEvent& event) {
 }
 
 void App::maybe_auto_caption() {
-  if (!auto_on_ || !have_frame_ || worker_->busy()) return;
-  const bool due = Clock::now() - last_auto_ >= std::chrono::duration<double>(config_.auto_interval_s);
-  if (due || scene_.changed(frame_.image)) caption_now(true);
+  if (have_frame_ && !worker_->busy() && auto_.due(frame_.image, Clock::now())) caption_now(true);
 }
 
 void App::switch_model() {
@@ -519,7 +513,7 @@ void App::show_preview() {
   static const std::string gpu = gpu_memory_text(runtime_info(), config_.device);
   info.gpu = gpu;
   info.caption = last_caption_ ? last_caption_->caption.text : "";
-  info.auto_caption = auto_on_;
+  info.auto_caption = auto_.enabled();
   info.busy = worker_->busy();
   draw_overlay(shown, overlay_lines(info));
   cv::imshow(kWindowName, shown);
