@@ -54,9 +54,10 @@ std::array<float, 3> three_numbers(const Json& input, const std::string& key, bo
   std::array<float, 3> out{};
   for (std::size_t i = 0; i < 3; ++i) {
     if (!v[i].is_number()) fail(field, rule);
-    const double x = v[i].get<double>();
-    if (!std::isfinite(x) || (positive && !(x > 0.0))) fail(field, rule);
-    out[i] = static_cast<float>(x);
+    // Checked as the float the preprocessing divides by: 1e-50 is > 0 as a double but 0 as a float.
+    const float x = static_cast<float>(v[i].get<double>());
+    if (!std::isfinite(x) || (positive && !(x > 0.0f))) fail(field, rule);
+    out[i] = x;
   }
   return out;
 }
@@ -83,10 +84,9 @@ InputSpec parse_input(const Json& root) {
   }
   auto scale = input.find("scale");
   if (scale != input.end()) {
-    if (!scale->is_number() || !(scale->get<double>() > 0.0) || !std::isfinite(scale->get<double>())) {
-      fail("input.scale", "must be a number > 0");
-    }
-    spec.scale = scale->get<float>();
+    const float value = scale->is_number() ? static_cast<float>(scale->get<double>()) : 0.0f;
+    if (!std::isfinite(value) || !(value > 0.0f)) fail("input.scale", "must be a finite number > 0");
+    spec.scale = value;
   }
   spec.mean = three_numbers(input, "mean", false);
   spec.std = three_numbers(input, "std", true);
@@ -135,7 +135,9 @@ ArchitectureSpec parse_architecture(const Json& root) {
 
 }  // namespace
 
-ModelMetadata parse_metadata(std::string_view json_text) {
+namespace {
+
+ModelMetadata parse_checked(std::string_view json_text) {
   if (json_text.empty()) {
     throw ModelError(
         "edgecap.json is empty or missing: the model file carries no metadata; re-export it with "
@@ -144,7 +146,8 @@ ModelMetadata parse_metadata(std::string_view json_text) {
   Json root;
   try {
     root = Json::parse(json_text.begin(), json_text.end());
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error, and out_of_range for numbers beyond double (1e400): both mean the text is unusable.
     throw ModelError(std::string("edgecap.json is not valid JSON (") + e.what() +
                      "); re-export the model with tools/export.py");
   }
@@ -184,8 +187,22 @@ ModelMetadata parse_metadata(std::string_view json_text) {
   meta.nonzero_parameters = optional_count(root, "nonzero_parameters", "nonzero_parameters");
   meta.macs = optional_count(root, "macs", "macs");
   auto training = root.find("training");
-  if (training != root.end()) meta.training_json = training->dump();
+  if (training != root.end())
+    meta.training_json = training->dump(-1, ' ', false, Json::error_handler_t::replace);
   return meta;
+}
+
+}  // namespace
+
+ModelMetadata parse_metadata(std::string_view json_text) {
+  try {
+    return parse_checked(json_text);
+  } catch (const nlohmann::json::exception& e) {
+    // Every field is type-checked before it is read, so this is a rule not yet written; it still names
+    // the file instead of escaping as an internal error.
+    throw ModelError(std::string("edgecap.json: unexpected value (") + e.what() +
+                     "); see docs/MODEL_CONTRACT.md");
+  }
 }
 
 std::vector<std::string> tokens_to_words(const std::vector<int64_t>& tokens, const ModelMetadata& meta) {

@@ -152,7 +152,22 @@ TEST(Metadata, ChannelOrderAndScaleChecked) {
   EXPECT_THAT(error_after([](json& j) { j["input"]["channel_order"] = "RGBA"; }),
               HasSubstr("'input.channel_order' must be \"RGB\" or \"BGR\""));
   EXPECT_THAT(error_after([](json& j) { j["input"]["scale"] = 0; }),
-              HasSubstr("'input.scale' must be a number > 0"));
+              HasSubstr("'input.scale' must be a finite number > 0"));
+}
+
+// Values are checked as the floats the preprocessing uses, not as the doubles JSON holds.
+TEST(Metadata, NumbersOutsideFloatRangeAreRefused) {
+  EXPECT_THAT(error_after([](json& j) {
+                j["input"]["std"] = {0.2, 1e-50, 0.2};
+              }),
+              HasSubstr("'input.std' must hold 3 numbers > 0"));
+  EXPECT_THAT(error_after([](json& j) { j["input"]["scale"] = 1e39; }), HasSubstr("'input.scale'"));
+  EXPECT_THAT(error_after([](json& j) {
+                j["input"]["mean"] = {0.2, -1e39, 0.2};
+              }),
+              HasSubstr("'input.mean'"));
+  // Beyond double: the JSON library reports an overflow, which must still arrive as a ModelError.
+  EXPECT_THAT(error_of(R"({"format_version": 1, "x": 1e400})"), HasSubstr("edgecap.json"));
 }
 
 TEST(Metadata, MaxCaptionLengthInRange) {
