@@ -481,25 +481,24 @@ void App::show_heatmap_in_terminal() {
 
 void App::show_preview() {
   if (!have_frame_) return;
-  cv::Mat shown;
-  if (heatmap_on_ && last_caption_ && !last_caption_->caption.attention.empty()) {
-    // One word a second, over the frame that was captioned (attention belongs to that frame).
-    const Caption& c = last_caption_->caption;
-    const auto words = int(std::min(c.attention.size(), c.words.size()));
-    const int word =
-        words > 0
-            ? int(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - heatmap_since_).count() %
-                  words)
-            : -1;
-    shown = last_caption_->job.frame.image.clone();
-    draw_heatmap(shown, attention_map(c, word),
-                 word >= 0 ? "attention: " + c.words[std::size_t(word)] : "attention");
-  } else {
-    shown = frame_.image.clone();
-  }
+  const bool heatmap = heatmap_on_ && last_caption_ && !last_caption_->caption.attention.empty();
+  // The heatmap goes over the frame that was captioned: attention belongs to that frame.
+  cv::Mat shown = (heatmap ? last_caption_->job.frame.image : frame_.image).clone();
   if (shown.cols < kMinPreviewWidth) {
     const double f = double(kMinPreviewWidth) / shown.cols;
     cv::resize(shown, shown, {}, f, f, cv::INTER_NEAREST);
+  }
+  if (heatmap) {
+    // One word a second, so each word's attention can be read.
+    const Caption& c = last_caption_->caption;
+    const auto words = int(std::min(c.attention.size(), c.words.size()));
+    const auto shown_for =
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - heatmap_since_).count();
+    const int word = words > 0 ? int(shown_for % words) : -1;
+    draw_heatmap(shown, attention_map(c, word),
+                 word >= 0
+                     ? fmt::format("attention: '{}' ({}/{})", c.words[std::size_t(word)], word + 1, words)
+                     : "attention");
   }
   OverlayInfo info;
   info.variant = variant();

@@ -45,12 +45,16 @@ echo s >&3
 wait_for_text log "^\[caption\] "
 sleep 2  # let the window repaint with the caption (the screenshot is not timed, only delayed)
 import -display "$DISPLAY" -window root "$artifacts/window_overlay.png"
+echo h >&3
+wait_for_text log "^\[heatmap\] on"
+sleep 2
+import -display "$DISPLAY" -window root "$artifacts/window_heatmap.png"
 echo q >&3
 exec 3>&-
 wait "$app_pid" || fail "edgecap exited with $?: $(log)"
 app_pid=""
 
-"$EDGECAP_PYTHON" - "$artifacts/window_overlay.png" <<'PY' || fail "overlay check failed (see $artifacts/window_overlay.png)"
+"$EDGECAP_PYTHON" - "$artifacts/window_overlay.png" "$artifacts/window_heatmap.png" <<'PY' || fail "overlay check failed (see $artifacts/window_overlay.png)"
 import sys
 import cv2
 import numpy as np
@@ -71,5 +75,10 @@ print(f"frame {right - left + 1}x{bottom - top + 1} at ({left},{top}); overlay b
       f"differs from the frame {band_differs:.2f}, white text pixels {white}")
 assert band_differs > 0.5, band_differs
 assert white > 50, white
+# H blends the attention heatmap over the frame: most of the plain frame colour must be gone.
+heat = cv2.imread(sys.argv[2])
+still_raw = np.sum(np.all(np.abs(heat.astype(np.int16) - raw) <= 2, axis=2))
+print(f"with the heatmap: {still_raw} of {len(ys)} frame pixels unchanged")
+assert still_raw < 0.2 * len(ys), still_raw
 PY
 echo "PASS window overlay"
