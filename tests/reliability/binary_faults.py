@@ -391,6 +391,11 @@ def scenario_no_audio_device():
         wav = os.path.join(fx.dir, "out.wav")
         code, out = run_piped(args + ["--wav", wav], keys("s", "q"), env={"SDL_AUDIODRIVER": "nonexistent"})
         check(code == EXIT["ok"] and os.path.getsize(wav) > 1000, "--wav not written without an audio device", out)
+        # --wav is the one case where audio is required: an unwritable path is exit 5 naming it.
+        bad = "/nonexistent/dir/out.wav"
+        code, out = run_piped(args + ["--wav", bad], keys("s", "q"), env={"SDL_AUDIODRIVER": "nonexistent"})
+        check(code == EXIT["audio"], f"unwritable --wav: exit {code}, expected {EXIT['audio']}", out)
+        check(bad in out, "unwritable --wav: the message does not name the path", out)
     finally:
         fx.close()
 
