@@ -46,6 +46,10 @@ void caption_bench(benchmark::State& state, const std::string& path, edgecap::Pr
 
 struct Registration {
   Registration() {
+    // Intra-op threads: $EDGECAP_BENCH_THREADS, default 1. Left to LibTorch's default, QNNPACK's pool and
+    // OpenMP spin on every core and a loaded 2-core box turns 1 ms captions into 100 ms ones.
+    const char* threads = std::getenv("EDGECAP_BENCH_THREADS");
+    edgecap::configure_threads(threads ? std::atoi(threads) : 1);
     struct Model {
       const char* name;
       const char* path;
