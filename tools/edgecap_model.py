@@ -16,7 +16,7 @@ from torch import Tensor
 @dataclass
 class ModelConfig:
     vocab_size: int
-    conv_channels: List[int] = field(default_factory=lambda: [32, 64, 96, 128, 192])
+    conv_channels: List[int] = field(default_factory=lambda: [16, 48, 96, 128, 192])
     conv_strides: List[int] = field(default_factory=lambda: [2, 2, 2, 2, 1])
     embed_dim: int = 128
     attention_dim: int = 128

@@ -8,7 +8,8 @@ against all reference captions plus per-attribute accuracy:
   object_recall      ground-truth objects whose category noun (singular or plural) the caption names
   count_accuracy     ground-truth objects named with the right number ("two dogs" for 2, singular for 1);
                      an object that is not named counts as wrong
-  colour_accuracy    ground-truth objects that have a colour and are named with that colour (missing = wrong)
+  colour_accuracy    ground-truth objects that have a colour and are named with that colour (missing = wrong);
+                     colour_accuracy_when_named: right colour among those named with some colour
   relation_accuracy  relations the caption states ("A to the left of B", "A above B", ...) that are true of
                      the scene (converses count: A left of B == B right of A); relation_recall: ground-truth
                      relations that the caption states
@@ -117,9 +118,12 @@ def parse_mentions(words: List[str], categories: Sequence[str]) -> List[Mention]
                 break
         else:
             i += 1
-    # a colour-named category used as an adjective ("an orange car") is a colour, not an object
+    # a colour-named category used as an adjective ("an orange car", "a plain orange background") is a
+    # colour, not an object
     found = [f for k, f in enumerate(found)
-             if not (f[2] in COLOUR_TERMS and k + 1 < len(found) and found[k + 1][0] == f[1])]
+             if not (f[2] in COLOUR_TERMS and ((k + 1 < len(found) and found[k + 1][0] == f[1])
+                                               or words[f[1]:f[1] + 1] == ["background"]
+                                               or (f[0] > 0 and words[f[0] - 1] == "plain")))]
     mentions = []
     for start, end, cat, plural in found:
         j = start - 1
@@ -190,6 +194,7 @@ def attribute_scores(captions: List[str], records: List[dict], categories: Seque
     return {"object_recall": ratio("recalled", "objects"), "count_accuracy": ratio("count_ok", "objects"),
             "count_accuracy_when_named": ratio("count_ok", "recalled"),
             "colour_accuracy": ratio("colour_ok", "coloured"),
+            "colour_accuracy_when_named": ratio("colour_ok", "colour_named"),
             "colour_mention_rate": ratio("colour_named", "coloured"),
             "relation_accuracy": ratio("relations_true", "relations_stated"),
             "relation_recall": ratio("gt_relations_stated", "gt_relations"),
@@ -298,7 +303,8 @@ def main() -> None:
         r = result[key]
         print(f"{args.split} {key:7s} n={len(records)} BLEU-1..4 {r['bleu1']:.3f} {r['bleu2']:.3f} "
               f"{r['bleu3']:.3f} {r['bleu4']:.3f} | object {fmt(r['object_recall'])} count "
-              f"{fmt(r['count_accuracy'])} colour {fmt(r['colour_accuracy'])} relation "
+              f"{fmt(r['count_accuracy'])} colour {fmt(r['colour_accuracy'])} (when named "
+              f"{fmt(r['colour_accuracy_when_named'])}) relation "
               f"{fmt(r['relation_accuracy'])} (recall {fmt(r['relation_recall'])}) precision "
               f"{fmt(r['object_precision'])}")
     if "latency" in result:

@@ -162,7 +162,7 @@ def stats(model: Captioner) -> dict:
 
 def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr: float, batch: int,
                         limit: int, log) -> float:
-    from train import augment, caption_table, lr_at
+    from train import augment, caption_table, lr_at, sample_captions
     records = read_split(data, "train")
     images = load_images(data, "train", records, model.cfg.image_size, log=log)
     if limit:
@@ -172,8 +172,7 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
     gen = torch.Generator().manual_seed(1)
     N = len(records)
     perm = torch.randperm(N, generator=gen)
-    lo, hi = spans[:, 0], spans[:, 1]
-    choice = lo + (torch.rand(N, generator=gen) * (hi - lo)).long()
+    choice = sample_captions(spans, gen)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
     nb = math.ceil(N / batch)

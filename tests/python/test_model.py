@@ -248,3 +248,78 @@ def test_masks_survive_an_optimiser_step():
     assert sum(int((w == 0).sum()) for w in weights.values()) < zero_before  # the step moved them
     prune.apply_masks(p, masks)
     assert sum(int((w == 0).sum()) for w in weights.values()) >= zero_before
+
+
+# ---- evaluation metrics -----------------------------------------------------------------------------
+import evaluate as ev  # noqa: E402
+
+CATS = ["dog", "hot dog", "car", "orange", "sheep", "skis", "cup", "traffic light", "person"]
+
+
+def test_bleu_identity_and_a_hand_computed_value():
+    refs = [[["a", "dog", "on", "the", "grass"]]]
+    assert ev.corpus_bleu([["a", "dog", "on", "the", "grass"]], refs)["bleu4"] == pytest.approx(1.0)
+    # hyp "a dog on grass": p1 = 4/4, p2 = 2/3 ("a dog", "dog on"), p3 = 1/2, p4 = 0/1; BP = exp(1 - 5/4)
+    b = ev.corpus_bleu([["a", "dog", "on", "grass"]], refs)
+    bp = pytest.approx
+    import math
+    assert b["bleu1"] == bp(math.exp(1 - 5 / 4))
+    assert b["bleu2"] == bp(math.exp(1 - 5 / 4) * math.sqrt(2 / 3))
+    assert b["bleu3"] == bp(math.exp(1 - 5 / 4) * (2 / 3 * 1 / 2) ** (1 / 3))
+    assert b["bleu4"] == 0.0
+    # clipping: "the the the" against "the cat" counts "the" once
+    assert ev.corpus_bleu([["the", "the", "the"]], [[["the", "cat"]]])["bleu1"] == pytest.approx(1 / 3)
+
+
+@pytest.mark.parametrize("caption,expected", [
+    ("an orange car on the road", [("car", 1, "orange")]),
+    ("two oranges and a hot dog", [("orange", 2, None), ("hot dog", 1, None)]),
+    ("a dog on a plain orange background", [("dog", 1, None)]),
+    ("three sheep and a pair of red skis", [("sheep", 3, None), ("skis", 1, "red")]),
+    ("two pairs of skis next to two traffic lights", [("skis", 2, None), ("traffic light", 2, None)]),
+    ("there are two people", [("person", 2, None)]),
+    ("dogs", [("dog", None, None)]),
+])
+def test_caption_parser(caption, expected):
+    got = [(m.category, m.count, m.colour) for m in ev.parse_mentions(caption.split(), CATS)]
+    assert got == expected
+
+
+def test_attribute_scores_count_missing_objects_as_wrong():
+    rec = {"objects": [{"category": "dog", "count": 2, "colour": None},
+                       {"category": "car", "count": 1, "colour": "red"}],
+           "relations": [{"subject": "dog", "relation": "left of", "object": "car"}], "captions": []}
+    perfect = ev.attribute_scores(["two dogs to the left of a red car"], [rec], CATS)
+    assert perfect["object_recall"] == 1.0 and perfect["count_accuracy"] == 1.0
+    assert perfect["colour_accuracy"] == 1.0 and perfect["relation_accuracy"] == 1.0
+    converse = ev.attribute_scores(["a red car to the right of two dogs"], [rec], CATS)
+    assert converse["relation_accuracy"] == 1.0 and converse["relation_recall"] == 1.0
+    wrong = ev.attribute_scores(["a dog to the right of a blue car"], [rec], CATS)
+    assert wrong["object_recall"] == 1.0 and wrong["count_accuracy"] == 0.5
+    assert wrong["colour_accuracy"] == 0.0 and wrong["relation_accuracy"] == 0.0
+    missing = ev.attribute_scores(["a dog"], [rec], CATS)
+    assert missing["object_recall"] == 0.5 and missing["count_accuracy"] == 0.0
+    assert missing["colour_accuracy"] == 0.0 and missing["relation_accuracy"] is None
+    hallucinated = ev.attribute_scores(["two dogs and a red car and a cup"], [rec], CATS)
+    assert hallucinated["object_precision"] == pytest.approx(2 / 3)
+
+
+def test_beam_search_through_the_contract(tiny_script):
+    """Beam width 1 equals greedy; wider beams never score lower than greedy under the model."""
+    from common import beam_decode, greedy_decode
+    _, m = tiny_script
+    img = torch.randn(1, 3, 32, 32)
+    g = greedy_decode(m, img, max_len=8)[0]
+    assert beam_decode(m, img, beam=1, max_len=8, length_norm=False) == g
+
+    def logprob(seq):
+        state, tok, total = m.encode(img), torch.tensor([START]), 0.0
+        for w in seq:
+            lp, state = m.step(tok, state)
+            total += float(lp[0, w])
+            tok = torch.tensor([w])
+        return total
+
+    b = beam_decode(m, img, beam=4, max_len=8, length_norm=False)
+    if g[-1] == END and b[-1] == END:
+        assert logprob(b) >= logprob(g) - 1e-5

@@ -1,0 +1,43 @@
+#!/bin/sh
+# The whole model pipeline in one resumable command: data -> train -> prune -> export -> evaluate.
+#
+#   tools/build_models.sh                 # DATA=data/scenes by default
+#   DATA=data/scenes_v1.3 tools/build_models.sh
+#
+# Every stage skips work whose output already exists (training resumes from runs/original/last.pt), so the
+# script can be stopped (Ctrl-C / SIGTERM) and rerun. Long stages run under nice. Writes
+# models/lightweight_captioning_model{,.int8}.pt, pruning_results/Pruning_epoch_1_checkpoint{,.int8}.pt,
+# pruning_results/pruning_report.json and runs/eval/*.json.
+set -eu
+cd "$(dirname "$0")/.."
+PY=/usr/bin/python3
+DATA=${DATA:-data/scenes}
+EPOCHS=${EPOCHS:-4}
+ORIG=models/lightweight_captioning_model.pt
+PRUNED=pruning_results/Pruning_epoch_1_checkpoint.pt
+
+echo "== 1/5 data ($DATA)"
+if [ ! -s "$DATA/test.jsonl" ]; then
+    tools/install_data_sources.sh
+    nice $PY tools/datagen/generate_scenes.py --out "$DATA" --train 20000 --val 1000 --test 1000 \
+        --size 128 --seed 0 --workers 2
+fi
+
+echo "== 2/5 train (resumable)"
+nice $PY tools/train.py --name original --data "$DATA" --epochs "$EPOCHS" --resume
+
+echo "== 3/5 export original"
+if [ ! -s "$ORIG" ] || [ runs/original/best.pt -nt "$ORIG" ]; then
+    $PY tools/export.py runs/original/best.pt "$ORIG"
+fi
+
+echo "== 4/5 prune + fine-tune + export pruned"
+if [ ! -s "$PRUNED" ] || [ runs/original/best.pt -nt "$PRUNED" ]; then
+    nice $PY tools/prune.py runs/original/best.pt --data "$DATA"
+fi
+
+echo "== 5/5 evaluate every variant on the held-out test split"
+for m in "$ORIG" models/lightweight_captioning_model.int8.pt "$PRUNED" \
+         pruning_results/Pruning_epoch_1_checkpoint.int8.pt; do
+    nice $PY tools/evaluate.py "$m" --data "$DATA" --split test --beam 3
+done
