@@ -83,7 +83,11 @@ std::unique_ptr<FrameSource> open_source(const std::string& uri, const SourceOpt
   }
   if (uri.find("://") != std::string::npos) {  // rtsp://, http://: a live stream, treated like a camera
     return std::make_unique<detail::CameraSource>(
-        uri, [uri](cv::VideoCapture& capture) { return capture.open(uri, cv::CAP_ANY); }, options);
+        uri,
+        [uri](cv::VideoCapture& capture) {
+          return capture.open(uri, cv::CAP_FFMPEG) || capture.open(uri, cv::CAP_GSTREAMER);
+        },
+        options);
   }
   std::error_code ec;
   const fs::file_status status = fs::status(uri, ec);

@@ -11,11 +11,21 @@ namespace {
 constexpr double kFallbackFps = 25.0;
 // A file that ends before this share of the frames its container announced was cut short.
 constexpr double kTruncatedShare = 0.9;
+
+// File backends only: CAP_ANY would also probe camera backends (FireWire, gPhoto) that are slow to give
+// up on a file path and leak memory in libusb on the way (seen under LeakSanitizer).
+bool open_file(cv::VideoCapture& capture, const std::string& path) {
+  // (GStreamer is left out: on a file it cannot play it prints an OpenCV assertion over the terminal.)
+  for (const int backend : {cv::CAP_FFMPEG, cv::CAP_OPENCV_MJPEG}) {
+    if (capture.open(path, backend)) return true;
+  }
+  return false;
+}
 }  // namespace
 
 VideoFileSource::VideoFileSource(std::string path, const SourceOptions& options)
     : path_(std::move(path)), options_(options) {
-  if (!capture_.open(path_, cv::CAP_ANY)) {
+  if (!open_file(capture_, path_)) {
     throw SourceError(fmt::format(
         "cannot open video {}: no OpenCV backend reads it (not a video, or a codec FFmpeg lacks). "
         "Use --source demo, an image or a folder",
@@ -35,7 +45,7 @@ VideoFileSource::VideoFileSource(std::string path, const SourceOptions& options)
 bool VideoFileSource::open() {
   capture_.release();
   // Reopening instead of seeking to 0: seeking is unreliable for some codecs and for a damaged file.
-  if (!capture_.open(path_, cv::CAP_ANY)) return false;
+  if (!open_file(capture_, path_)) return false;
   cv::Mat first;
   if (!capture_.read(first) || first.empty()) return false;
   current_ = std::move(first);

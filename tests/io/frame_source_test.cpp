@@ -307,7 +307,7 @@ TEST_F(FrameSourceTest, CameraHandsOutTheNewestFrameAndReconnects) {
       "test camera",
       [&](cv::VideoCapture& capture) {
         ++opens;
-        return plugged_in.load() && capture.open(path, cv::CAP_ANY);
+        return plugged_in.load() && capture.open(path, cv::CAP_FFMPEG);
       },
       options);
   EXPECT_TRUE(camera.live());
