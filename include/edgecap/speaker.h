@@ -73,8 +73,11 @@ class Speaker {
   bool busy() const;                                  // synthesising or playing
   void wait_idle(std::chrono::milliseconds timeout);  // for tests and for quitting after one caption
   int syntheses() const;                              // utterances synthesised so far (replays do not count)
-  std::string status() const;  // "SDL2_mixer <driver> @ 22050 Hz", "off (--no-speech)", "no audio device:
-                               // <why>; captions still print"
+  // One line for the start-up banner, e.g. "SDL2_mixer pulseaudio @ 22050 Hz", "off (--no-speech)",
+  // "no audio device (SDL: <why>); captions still print; use --wav FILE to keep the audio",
+  // "speech off: espeak-ng could not start: ...". Without a device the speaker still synthesises (timings,
+  // --wav) and on_spoken still fires; first_sample is then the moment the WAV write started.
+  std::string status() const;
   void on_spoken(std::function<void(const SpeechEvent&)> callback);  // called on the worker thread
 
  private:
