@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 REPO = os.environ.get("EDGECAP_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(
@@ -83,6 +84,45 @@ def run_piped(args, stdin=b"", env=None):
     proc = subprocess.run([BIN, *args], input=stdin, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           env=full_env, cwd=REPO, timeout=DEADLINE_S)
     return proc.returncode, proc.stdout.decode("utf-8", "replace")
+
+
+class Interactive:
+    """The binary with a pipe for stdin that stays open, so keys can wait for output."""
+
+    def __init__(self, args, env=None):
+        full_env = dict(os.environ, SDL_AUDIODRIVER="dummy")
+        full_env.update(env or {})
+        self.proc = subprocess.Popen([BIN, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=full_env, cwd=REPO)
+        self.chunks = []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for line in iter(self.proc.stdout.readline, b""):
+            self.chunks.append(line.decode("utf-8", "replace"))
+
+    def output(self):
+        return "".join(self.chunks)
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def wait_for(self, pattern, count=1):
+        regex = pattern if isinstance(pattern, re.Pattern) else re.compile(pattern)
+        deadline = time.time() + DEADLINE_S
+        while len(regex.findall(self.output())) < count:
+            check(self.proc.poll() is None or len(regex.findall(self.output())) >= count,
+                  f"exited ({self.proc.returncode}) before {pattern!r}", self.output())
+            check(time.time() < deadline, f"timed out waiting for {pattern!r}", self.output())
+            time.sleep(0.05)
+
+    def finish(self):
+        self.proc.stdin.close()
+        code = self.proc.wait(timeout=DEADLINE_S)
+        self.reader.join(timeout=30)
+        return code, self.output()
 
 
 def keys(*lines):
@@ -474,6 +514,51 @@ def scenario_source_faults():
         fx.close()
 
 
+MAKE_VIDEO = None  # set by --make-video (tests/reliability/make_test_video.cpp)
+
+
+def scenario_video_faults():
+    """Videos that end, are cut in half (index lost) or are damaged in the middle, through the binary."""
+    check(MAKE_VIDEO, "needs --make-video PATH (the edgecap_make_test_video helper)")
+    fx = Fixture()
+    try:
+        clip = os.path.join(fx.dir, "clip.avi")
+        subprocess.run([MAKE_VIDEO, clip, "60", "30"], check=True, timeout=120)
+        data = open(clip, "rb").read()
+        cut, damaged = os.path.join(fx.dir, "cut.avi"), os.path.join(fx.dir, "damaged.avi")
+        open(cut, "wb").write(data[: len(data) // 2])
+        middle = bytearray(data)
+        for i in range(len(data) * 2 // 5, len(data) * 3 // 5):
+            middle[i] = (i * 131) & 0xFF
+        open(damaged, "wb").write(bytes(middle))
+        base = ["--model", "original", "--precision", "fp32"]
+        ends = {"whole video": r"\[source\] end of stream",
+                "truncated video": r"\[source\] .*stopped at frame \d+ of 60 \(file truncated or unreadable\)",
+                "damaged video": r"\[source\] (end of stream|.*stopped at frame)"}
+        for video, what in [(clip, "whole video"), (cut, "truncated video"), (damaged, "damaged video")]:
+            app = Interactive(fx.args(*base, "--source", video, "--no-loop"))
+            app.wait_for(KEYS_READY)
+            app.send("s\n")
+            app.wait_for(CAPTION)
+            app.wait_for(ends[what])  # the end, or where the file broke, is reported
+            app.send("s\n")  # the last frame still captions
+            app.wait_for(CAPTION, count=2)
+            app.send("q\n")
+            code, out = app.finish()
+            check(code == EXIT["ok"], f"{what} with --no-loop: exit {code}", out)
+        # Looping over a truncated file keeps going (rewinds to the intact part) and quits cleanly.
+        app = Interactive(fx.args(*base, "--source", cut))
+        app.wait_for(KEYS_READY)
+        time.sleep(2.5)  # longer than the intact half plays
+        app.send("s\n")
+        app.wait_for(CAPTION)
+        app.send("q\n")
+        code, out = app.finish()
+        check(code == EXIT["ok"], f"looping a truncated video: exit {code}", out)
+    finally:
+        fx.close()
+
+
 SCENARIOS = {name[len("scenario_"):]: fn for name, fn in sorted(globals().items())
              if name.startswith("scenario_")}
 
@@ -482,6 +567,10 @@ def main(argv):
     if len(argv) < 2 or argv[1] in ("-h", "--help"):
         print(__doc__)
         return 2
+    global MAKE_VIDEO
+    if argv[1] == "--make-video":
+        MAKE_VIDEO = argv[2]
+        argv = argv[:1] + argv[3:]
     if argv[1] == "--list":
         print("\n".join(SCENARIOS))
         return 0
