@@ -101,7 +101,7 @@ class App {
     return [this] {
       auto line = terminal_.read_line();
       // Piped answers are not echoed by a terminal: echo them so a log reads like a session.
-      if (line && !terminal_.is_tty()) console_.line(*line);
+      if (line && !terminal_.is_tty()) console_.line(line->size() > 80 ? line->substr(0, 80) + "..." : *line);
       return line;
     };
   }
@@ -131,10 +131,7 @@ class App {
   Selection selection_;
   std::shared_ptr<Captioner> captioner_;
   std::unique_ptr<FrameSource> source_;
-  std::unique_ptr<Speaker> speaker_;
-  std::unique_ptr<CaptionWorker> worker_;
-  bool window_ = false;
-
+  // Declared before the speaker: its worker calls on_spoken() until the speaker is destroyed.
   std::mutex monitor_mutex_;  // the speaker's worker records speech timings
   PerformanceMonitor monitor_;
   struct PendingSpeech {
@@ -142,6 +139,10 @@ class App {
     Clock::time_point captured;
   };
   std::optional<PendingSpeech> pending_speech_;  // guarded by monitor_mutex_
+
+  std::unique_ptr<Speaker> speaker_;
+  std::unique_ptr<CaptionWorker> worker_;
+  bool window_ = false;
 
   Frame frame_;
   bool have_frame_ = false;
@@ -177,10 +178,13 @@ void App::load(const Selection& selection) {
 }
 
 int App::run() {
-  if (config_.window == WindowMode::kOn && !display_available()) {
-    throw UsageError("--window: no usable display ($DISPLAY unset or the X server refused); use --no-window");
+  const bool display = display_available();
+  if (config_.window == WindowMode::kOn && !display) {
+    // A missing display costs the preview, not the session: captions, speech and keys still work.
+    std::cerr << "edgecap: --window: no usable display ($DISPLAY unset or the X server refused); "
+                 "running in terminal mode\n";
   }
-  window_ = config_.window == WindowMode::kOn || (config_.window == WindowMode::kAuto && display_available());
+  window_ = config_.window != WindowMode::kOff && display;
 
   // The source first: it fails fast (no camera), before the user answers any question.
   SourceOptions source_options;

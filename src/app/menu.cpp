@@ -11,6 +11,8 @@
 namespace edgecap {
 namespace {
 
+constexpr std::size_t kQuoteChars = 24;
+
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
@@ -82,7 +84,9 @@ MenuChoice parse_choice(const std::string& line, int count) {
   if (t.empty()) return {ChoiceStatus::kEmpty, -1, "Nothing typed: " + range + "."};
   if (t == "q" || t == "Q" || t == "quit") return {ChoiceStatus::kQuit, -1, ""};
   if (t.size() > 6 || !std::all_of(t.begin(), t.end(), [](unsigned char c) { return std::isdigit(c); })) {
-    return {ChoiceStatus::kNotANumber, -1, fmt::format("'{}' is not a number: {}.", t, range)};
+    // Quote only a prefix: a pasted megabyte must not come back as a megabyte of hint.
+    const std::string shown = t.size() > kQuoteChars ? t.substr(0, kQuoteChars) + "..." : t;
+    return {ChoiceStatus::kNotANumber, -1, fmt::format("'{}' is not a number: {}.", shown, range)};
   }
   const int n = std::stoi(t);
   if (n < 1 || n > count)

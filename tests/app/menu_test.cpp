@@ -78,6 +78,9 @@ TEST(MenuTest, ParseChoice) {
   EXPECT_EQ(parse_choice("q", 2).status, ChoiceStatus::kQuit);
   EXPECT_THAT(parse_choice("3", 2).hint, HasSubstr("1 to 2"));
   EXPECT_THAT(parse_choice("x", 4).hint, HasSubstr("'x' is not a number"));
+  const MenuChoice long_answer = parse_choice(std::string(100000, 'x'), 2);
+  EXPECT_EQ(long_answer.status, ChoiceStatus::kNotANumber);
+  EXPECT_LT(long_answer.hint.size(), 200u);
 }
 
 TEST(MenuTest, GarbageOutOfRangeAndUnavailableChoicesRePrompt) {
