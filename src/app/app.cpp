@@ -38,6 +38,8 @@ constexpr int kRateStep = 20;
 constexpr int kWarmupRuns = 2;
 constexpr int kMinPreviewWidth = 640;  // tiny test frames are upscaled so the overlay stays readable
 
+std::string options_text(const Selection& s) { return variant_label(s.model, s.precision); }
+
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
@@ -167,9 +169,16 @@ void App::load(const Selection& selection) {
   const auto& input = captioner->metadata().input;
   const cv::Mat blank(input.height, input.width, CV_8UC3, cv::Scalar(127, 127, 127));
   const auto warm_start = Clock::now();
-  for (int i = 0; i < kWarmupRuns; ++i) captioner->caption(blank, config_.beam);
+  try {
+    for (int i = 0; i < kWarmupRuns; ++i) captioner->caption(blank, config_.beam);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ModelError(fmt::format("{} loaded but cannot caption: {}", options_text(selection), e.what()));
+  }
   console_.line(fmt::format("warm-up: {} untimed captions in {:.0f} ms", kWarmupRuns,
                             ms_between(warm_start, Clock::now())));
+  if (config_.verbose) console_.block(runtime_info().parallel_info);
   captioner_ = std::move(captioner);
   selection_ = selection;
   std::lock_guard<std::mutex> lock(monitor_mutex_);
@@ -401,6 +410,13 @@ void App::collect_result() {
   }
   last_latency_ms_ = c.times.total_ms;
   console_.line(format_caption_line(c, result->frame_age_ms) + (result->job.automatic ? "  [auto]" : ""));
+  if (config_.verbose) {
+    console_.line(
+        fmt::format("  stages: preprocess {:.2f} ms, encode {:.2f} ms, decode {:.2f} ms ({} steps); "
+                    "score {:.3f}{}",
+                    c.times.preprocess_ms, c.times.encode_ms, c.times.decode_ms, c.steps, c.score,
+                    c.finished ? "" : " (cut at max length)"));
+  }
   const bool speak =
       config_.speech && AutoCaptionPolicy::should_speak(c.text, result->job.automatic, last_spoken_);
   if (speak) {
@@ -442,7 +458,7 @@ void App::switch_model() {
     try {
       load(*selection);
       console_.line("[menu] now running " + variant());
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       console_.line(fmt::format("[menu] could not load {}: {}\n[menu] keeping {}",
                                 variant_label(selection->model, selection->precision), e.what(), variant()));
     }

@@ -265,7 +265,8 @@ Model:
 Frames:
   --source SRC                     camera index, video, image, image folder or 'demo' (default: {source})
   --no-loop                        stop at the end of a video/folder (default: loop {loop})
-  --window | --no-window           preview window (default: {window}: when a display is usable)
+  --window | --no-window           preview window (default: {window}: when a display is usable;
+                                   --window without one says so and runs in terminal mode)
 
 Speech:
   --no-speech                      print captions only (default: speech {speech})
