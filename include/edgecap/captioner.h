@@ -58,6 +58,10 @@ class Captioner {
   Captioner(const Captioner&) = delete;
   Captioner& operator=(const Captioner&) = delete;
 
+  // beam <= 1: greedy; otherwise beam search ranked by the per-token average log-prob (as
+  // tools/common.py does), so `score` is that average in both cases. Not thread-safe: one caption at a
+  // time per Captioner. Throws std::invalid_argument for an empty or non-8-bit frame (see preprocess.h)
+  // and ModelError if the model fails while running.
   Caption caption(const cv::Mat& frame, int beam = 1);
 
   const ModelMetadata& metadata() const;
@@ -83,7 +87,10 @@ struct RuntimeInfo {
   std::string parallel_info;                    // at::get_parallel_info(), one line per fact
 };
 RuntimeInfo runtime_info();
-// Sets LibTorch intra-op threads (0 = one per physical core). Call before the first inference.
+// Sets LibTorch intra-op threads (0 = one per physical core) and, once, one inter-op thread. Call before
+// the first inference, on the thread that will run it (OpenMP keeps the count per thread). Measured on the
+// 2-core box while it was busy: 2 threads with libgomp's default spin-wait made a caption 7-40x slower
+// than 1 thread; OMP_WAIT_POLICY=PASSIVE in the environment at process start removes that penalty.
 void configure_threads(int threads);
 
 }  // namespace edgecap
