@@ -71,7 +71,8 @@ struct VariantResult {
   double tokens_per_s = 0;    // decoder steps / total model time
   double captions_per_s = 0;  // 1000 / mean latency
 
-  // Memory: VmRSS/VmHWM are process-wide, so each variant is charged with the RSS growth it caused.
+  // Memory: VmRSS/VmHWM are process-wide and all variants share the process, so each variant is charged
+  // with the RSS growth it caused.
   double rss_load_delta_mb = 0;         // RSS after load - RSS before load
   double rss_inference_delta_mb = 0;    // highest RSS seen while captioning - RSS after load
   double peak_rss_mb = 0;               // process VmHWM after this variant (cumulative over the sweep)

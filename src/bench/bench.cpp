@@ -222,94 +222,152 @@ QualityScores score(const CaptionWords& captions, const CaptionWords* fp32, cons
   return q;
 }
 
-struct Sweep {
-  const Config& config;
-  const std::vector<BenchImage>& images;
-  const References& refs;
-  Progress progress;
-  std::string quantized_engine;
+// One loaded variant and what has been measured of it so far.
+struct LiveVariant {
+  VariantResult result;
+  Precision precision = Precision::kFP32;
+  std::unique_ptr<Captioner> captioner;
+  std::vector<std::optional<Words>> per_image;
+  std::vector<double> total, pre, enc, dec;
+  double steps = 0;
+  double rss_growth_mb = 0;  // sum of the RSS growth across this variant's captions
 
-  VariantResult measure(const ModelEntry& model, Precision precision, const CaptionWords* fp32,
-                        CaptionWords& captions_out) {
-    VariantResult v;
-    v.model_key = model.key;
-    v.model_label = model.label;
-    v.precision = std::string(to_string(precision));
-    v.path = ModelCatalog::path_for(model, precision);
-    const int warmup = std::max(config.bench_warmup, 0);
-    const int iterations = std::max(config.bench_iterations, 1);
-    const int n = static_cast<int>(images.size());
-    progress.start(variant_label(v), 1 + warmup + iterations + std::max(n - iterations, 0));
-
-    const double rss_before = process_memory().rss_mb;
-    LoadOptions load;
-    load.path = v.path;
-    load.precision = precision;
-    load.device = config.device;
-    Captioner captioner(load);
-    const double rss_loaded = process_memory().rss_mb;
-    v.rss_load_delta_mb = rss_loaded - rss_before;
-    const LoadInfo& info = captioner.load_info();
-    const ModelMetadata& meta = captioner.metadata();
-    v.file_bytes = info.file_bytes;
-    v.sha256 = info.sha256;
-    v.load_ms = info.load_ms;
-    v.parameters = meta.parameters;
-    v.nonzero_parameters = meta.nonzero_parameters;
-    v.macs = meta.macs;
-    if (!info.quantized_engine.empty()) quantized_engine = info.quantized_engine;
-
-    double rss_high = rss_loaded;
-    auto sample_rss = [&] { rss_high = std::max(rss_high, process_memory().rss_mb); };
-
-    std::vector<std::optional<Words>> per_image(images.size());
-    auto run = [&](int index) {
-      Caption c = captioner.caption(images[index].image, config.beam);
-      if (!per_image[index]) per_image[index] = tokenize_caption(c.text);
-      sample_rss();
-      progress.tick();
-      return c;
-    };
-    v.first_inference_ms = run(0).times.total_ms;
-    for (int i = 0; i < warmup; ++i) run((i + 1) % n);
-
-    std::vector<double> total, pre, enc, dec;
-    double steps = 0;
-    for (int i = 0; i < iterations; ++i) {
-      Caption c = run(i % n);
-      total.push_back(c.times.total_ms);
-      pre.push_back(c.times.preprocess_ms);
-      enc.push_back(c.times.encode_ms);
-      dec.push_back(c.times.decode_ms);
-      steps += c.steps;
-    }
-    // Every image is captioned at least once for the quality numbers, outside the timed loop.
-    for (int i = 0; i < n; ++i) {
-      if (!per_image[i]) run(i);
-    }
-    progress.finish();
-
-    v.latency = summarize(total);
-    v.preprocess = summarize(pre);
-    v.encode = summarize(enc);
-    v.decode = summarize(dec);
-    double total_ms = 0;
-    for (double t : total) total_ms += t;
-    v.mean_tokens = steps / iterations;
-    v.tokens_per_s = total_ms > 0 ? steps / (total_ms / 1000.0) : 0;
-    v.captions_per_s = v.latency.mean > 0 ? 1000.0 / v.latency.mean : 0;
-    v.rss_inference_delta_mb = rss_high - rss_loaded;
-    v.peak_rss_mb = process_memory().peak_rss_mb;
-
-    captions_out.clear();
-    for (auto& words : per_image) captions_out.push_back(*words);
-    // FP32 agrees with itself by definition; another precision without FP32 captions has no agreement.
-    v.quality = score(captions_out, precision == Precision::kFP32 ? &captions_out : fp32, refs);
-    for (int i = 0; i < std::min(n, kSampleCaptions); ++i)
-      v.sample_captions.push_back(join_words(captions_out[i]));
-    return v;
+  bool alive() const { return captioner != nullptr; }
+  void fail(const std::exception& e) {
+    result.failed = true;
+    result.reason = e.what();
+    captioner.reset();
   }
 };
+
+// The variants are loaded together and their timed captions interleaved (variant A, B, C, A, B, C, ...),
+// so a change in machine load during the run hits every variant alike instead of whichever ran then.
+class Sweep {
+ public:
+  Sweep(const Config& config, const std::vector<BenchImage>& images) : config_(config), images_(images) {}
+
+  // Loads the variant and times its first caption; a failure is recorded on the variant, not thrown.
+  void load(LiveVariant& live) {
+    VariantResult& v = live.result;
+    progress_.start("loading " + variant_label(v), 2);
+    try {
+      const double rss_before = process_memory().rss_mb;
+      LoadOptions load;
+      load.path = v.path;
+      load.precision = live.precision;
+      load.device = config_.device;
+      live.captioner = std::make_unique<Captioner>(load);
+      v.rss_load_delta_mb = process_memory().rss_mb - rss_before;
+      const LoadInfo& info = live.captioner->load_info();
+      const ModelMetadata& meta = live.captioner->metadata();
+      v.file_bytes = info.file_bytes;
+      v.sha256 = info.sha256;
+      v.load_ms = info.load_ms;
+      v.parameters = meta.parameters;
+      v.nonzero_parameters = meta.nonzero_parameters;
+      v.macs = meta.macs;
+      if (!info.quantized_engine.empty()) quantized_engine_ = info.quantized_engine;
+      progress_.tick();
+      live.per_image.assign(images_.size(), std::nullopt);
+      v.first_inference_ms = caption(live, 0).times.total_ms;
+      v.peak_rss_mb = process_memory().peak_rss_mb;
+      progress_.tick();
+    } catch (const std::exception& e) {
+      live.fail(e);
+    }
+    progress_.finish();
+  }
+
+  void measure(std::vector<LiveVariant*>& variants) {
+    const int warmup = std::max(config_.bench_warmup, 0);
+    const int iterations = std::max(config_.bench_iterations, 1);
+    const int n = static_cast<int>(images_.size());
+    int alive = 0;
+    for (auto* v : variants) alive += v->alive() ? 1 : 0;
+    if (alive == 0) return;
+    progress_.start(fmt::format("{} variant{}", alive, alive == 1 ? "" : "s"), (warmup + iterations) * alive);
+    for (int i = 0; i < warmup + iterations; ++i) {
+      for (LiveVariant* live : variants) {
+        if (!live->alive()) continue;
+        try {
+          Caption c = caption(*live, (i + 1) % n);
+          if (i >= warmup) {
+            live->total.push_back(c.times.total_ms);
+            live->pre.push_back(c.times.preprocess_ms);
+            live->enc.push_back(c.times.encode_ms);
+            live->dec.push_back(c.times.decode_ms);
+            live->steps += c.steps;
+          }
+        } catch (const std::exception& e) {
+          live->fail(e);
+        }
+        progress_.tick();
+      }
+    }
+    progress_.finish();
+    // Every image is captioned at least once for the quality numbers, outside the timed loop.
+    for (LiveVariant* live : variants) {
+      try {
+        for (int i = 0; i < n && live->alive(); ++i) {
+          if (!live->per_image[i]) caption(*live, i);
+        }
+      } catch (const std::exception& e) {
+        live->fail(e);
+      }
+    }
+  }
+
+  const std::string& quantized_engine() const { return quantized_engine_; }
+
+ private:
+  Caption caption(LiveVariant& live, int index) {
+    const double rss_before = process_memory().rss_mb;
+    Caption c = live.captioner->caption(images_[index].image, config_.beam);
+    live.rss_growth_mb += std::max(0.0, process_memory().rss_mb - rss_before);
+    if (!live.per_image[index]) live.per_image[index] = tokenize_caption(c.text);
+    return c;
+  }
+
+  const Config& config_;
+  const std::vector<BenchImage>& images_;
+  Progress progress_;
+  std::string quantized_engine_;
+};
+
+void finish(LiveVariant& live, const CaptionWords* fp32, const References& refs) {
+  VariantResult& v = live.result;
+  live.captioner.reset();
+  if (v.failed || live.total.empty()) {
+    if (!v.failed) {
+      v.failed = true;
+      v.reason = "no timed caption completed";
+    }
+    return;
+  }
+  v.latency = summarize(live.total);
+  v.preprocess = summarize(live.pre);
+  v.encode = summarize(live.enc);
+  v.decode = summarize(live.dec);
+  double total_ms = 0;
+  for (double t : live.total) total_ms += t;
+  v.mean_tokens = live.steps / static_cast<double>(live.total.size());
+  v.tokens_per_s = total_ms > 0 ? live.steps / (total_ms / 1000.0) : 0;
+  v.captions_per_s = v.latency.mean > 0 ? 1000.0 / v.latency.mean : 0;
+  v.rss_inference_delta_mb = live.rss_growth_mb;
+  CaptionWords captions;
+  for (auto& words : live.per_image) captions.push_back(words ? *words : Words{});
+  // FP32 agrees with itself by definition; another precision without FP32 captions has no agreement.
+  v.quality = score(captions, live.precision == Precision::kFP32 ? &captions : fp32, refs);
+  for (std::size_t i = 0; i < std::min<std::size_t>(captions.size(), kSampleCaptions); ++i) {
+    v.sample_captions.push_back(join_words(captions[i]));
+  }
+}
+
+CaptionWords words_of(const LiveVariant& live) {
+  CaptionWords out;
+  for (const auto& w : live.per_image) out.push_back(w ? *w : Words{});
+  return out;
+}
 
 }  // namespace
 
@@ -352,14 +410,17 @@ int run_bench(const Config& config, std::ostream& out) {
   ModelCatalog catalog(config.models_dir, config.pruned_dir, config.device);
   std::vector<ModelEntry> models =
       config.model.empty() ? catalog.models() : std::vector<ModelEntry>{catalog.resolve(config.model)};
-  Sweep sweep{config, images, refs, {}, {}};
+  Sweep sweep(config, images);
 
+  // Every variant of the sweep, in catalog order; the measurable ones are loaded and then timed together.
+  std::vector<LiveVariant> variants;
+  std::vector<ModelEntry> model_of;
   for (const ModelEntry& model : models) {
-    std::optional<CaptionWords> fp32_captions;
-    bool fp32_in_sweep = !config.precision || *config.precision == Precision::kFP32;
     for (const PrecisionEntry& entry : catalog.precisions(model)) {
       if (config.precision && entry.precision != *config.precision) continue;
-      VariantResult v;
+      LiveVariant live;
+      VariantResult& v = live.result;
+      live.precision = entry.precision;
       v.model_key = model.key;
       v.model_label = model.label;
       v.precision = std::string(to_string(entry.precision));
@@ -367,36 +428,59 @@ int run_bench(const Config& config, std::ostream& out) {
       if (!model.availability.available || !entry.availability.available) {
         v.available = false;
         v.reason = !model.availability.available ? model.availability.reason : entry.availability.reason;
-        result.variants.push_back(v);
-        continue;
       }
-      try {
-        // Agreement needs this model's FP32 captions even when FP32 itself is not being measured.
-        if (entry.precision != Precision::kFP32 && !fp32_captions && !fp32_in_sweep) {
-          LoadOptions load{ModelCatalog::path_for(model, Precision::kFP32), Precision::kFP32, config.device,
-                           true};
-          Captioner reference(load);
-          fp32_captions = caption_all(reference, images, config.beam);
-        }
-        CaptionWords captions;
-        const CaptionWords* fp32 = fp32_captions ? &*fp32_captions : nullptr;
-        v = sweep.measure(model, entry.precision, fp32, captions);
-        if (entry.precision == Precision::kFP32) fp32_captions = captions;
-      } catch (const std::exception& e) {
-        sweep.progress.finish();
-        v.failed = true;
-        v.reason = e.what();
-      }
-      if (v.available && !v.failed && spread_too_wide(v.latency, kHighCv)) {
-        result.warnings.push_back(fmt::format(
-            "{}: latency coefficient of variation {:.0f}% (> {:.0f}%): the machine was busy or the run too "
-            "short; rerun with more --iterations on a quiet machine before trusting the mean",
-            variant_label(v), v.latency.cv * 100, kHighCv * 100));
-      }
-      result.variants.push_back(v);
+      variants.push_back(std::move(live));
+      model_of.push_back(model);
     }
   }
-  env.quantized_engine = sweep.quantized_engine;
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    if (variants[i].result.available) sweep.load(variants[i]);
+  }
+  std::vector<LiveVariant*> loaded;
+  for (auto& live : variants) {
+    if (live.alive()) loaded.push_back(&live);
+  }
+  sweep.measure(loaded);
+
+  // Agreement needs each model's FP32 captions, also when FP32 itself is not in the sweep (captioned
+  // once here, untimed, after the timed phase so it cannot disturb it).
+  std::map<std::string, CaptionWords> fp32_by_model;
+  for (auto& live : variants) {
+    if (live.precision == Precision::kFP32 && !live.result.failed && live.result.available) {
+      fp32_by_model[live.result.model_key] = words_of(live);
+    }
+  }
+  for (std::size_t i = 0; i < variants.size(); ++i) {
+    const VariantResult& v = variants[i].result;
+    if (!v.available || v.failed || fp32_by_model.count(v.model_key)) continue;
+    try {
+      LoadOptions load{ModelCatalog::path_for(model_of[i], Precision::kFP32), Precision::kFP32, config.device,
+                       true};
+      Captioner reference(load);
+      fp32_by_model[v.model_key] = caption_all(reference, images, config.beam);
+    } catch (const std::exception& e) {
+      result.warnings.push_back(
+          fmt::format("{}: no agreement with FP32: the FP32 file could not be captioned ({})",
+                      variant_label(v), e.what()));
+      fp32_by_model[v.model_key] = {};
+    }
+  }
+  for (auto& live : variants) {
+    VariantResult& v = live.result;
+    if (v.available) {
+      auto it = fp32_by_model.find(v.model_key);
+      const CaptionWords* fp32 = it != fp32_by_model.end() && !it->second.empty() ? &it->second : nullptr;
+      finish(live, fp32, refs);
+    }
+    if (v.available && !v.failed && spread_too_wide(v.latency, kHighCv)) {
+      result.warnings.push_back(fmt::format(
+          "{}: latency coefficient of variation {:.0f}% (> {:.0f}%): the machine was busy or the run too "
+          "short; rerun with more --iterations on a quiet machine before trusting the mean",
+          variant_label(v), v.latency.cv * 100, kHighCv * 100));
+    }
+    result.variants.push_back(v);
+  }
+  env.quantized_engine = sweep.quantized_engine();
   // Read after the sweep: LibTorch maps its BLAS lazily, at the first model's first matrix multiply.
   env.blas_library = blas_library();
   if (config.device == Device::kCUDA) {

@@ -187,13 +187,15 @@ std::vector<std::string> unavailable_lines(const BenchResult& r) {
 }
 
 const char* kMemoryNote =
-    "RSS is process-wide and the sweep loads variants one after another in one process, so each variant is "
-    "charged with the RSS growth it caused: after loading (RSS +load) and the highest RSS seen while "
-    "captioning above the post-load RSS (RSS +infer). Peak RSS (VmHWM) is cumulative over the sweep. "
-    "Memory freed by one variant may be reused by the next, so deltas after the first variant can read low.";
+    "RSS is process-wide and the sweep holds all variants in one process, so each variant is charged with "
+    "the RSS growth it caused: RSS after its load minus before (RSS +load), and the sum of the RSS growth "
+    "across its own captions (RSS +infer). Peak RSS is the process VmHWM after this variant's load and first "
+    "caption, cumulative over the sweep. Memory the allocator kept from an earlier variant can make later "
+    "deltas read low.";
 const char* kLatencyNote =
     "Latency is model time per caption (preprocess + encode + greedy/beam decode, one wall-clock span), "
-    "warm-up excluded; tokens/s counts decoder steps (<end> included) per second of model time.";
+    "warm-up excluded; the variants' timed captions are interleaved so machine-load drift hits all alike; "
+    "tokens/s counts decoder steps (<end> included) per second of model time.";
 
 }  // namespace
 
