@@ -45,6 +45,18 @@ def read_metadata(path: str) -> dict:
     return {}
 
 
+def read_bgr(path: str, cv2, np):
+    """An 8-bit BGR frame as OpenCV delivers it (the seed's camera frames), or None."""
+    if cv2 is not None:
+        return cv2.imread(path, cv2.IMREAD_COLOR)
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))[:, :, ::-1].copy()
+    except OSError:
+        return None
+
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
@@ -70,7 +82,11 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = ap.parse_args()
 
-    import cv2  # noqa: E402  (imports are part of start-up and are timed as such)
+    # imports are part of start-up and are timed as such
+    try:
+        import cv2
+    except ImportError:  # Debian's python3-opencv missing: PIL decodes and resizes instead (said in the output)
+        cv2 = None
     import numpy as np
     import torch
 
@@ -102,7 +118,7 @@ def main() -> None:
     frames = []
     names = []
     for path in list_images(args.images):
-        frame = cv2.imread(path, cv2.IMREAD_COLOR)
+        frame = read_bgr(path, cv2, np)
         if frame is None:
             print(f"warning: cannot read {path}", file=sys.stderr)
             continue
@@ -110,11 +126,18 @@ def main() -> None:
         names.append(os.path.basename(path))
 
     def preprocess(frame):
-        img = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if rgb else frame
+        if rgb:
+            img = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if cv2 is not None else np.ascontiguousarray(frame[:, :, ::-1])
+        else:
+            img = frame
         h, w = img.shape[:2]
         if (w, h) != size:
-            shrink = w >= 2 * size[0] or h >= 2 * size[1]
-            img = cv2.resize(img, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            if cv2 is not None:
+                shrink = w >= 2 * size[0] or h >= 2 * size[1]
+                img = cv2.resize(img, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+            else:
+                from PIL import Image
+                img = np.asarray(Image.fromarray(img).resize(size, Image.BILINEAR))
         x = img.transpose(2, 0, 1).astype(np.float32) / scale
         x = (x - mean) / std
         return torch.from_numpy(x).unsqueeze(0)
@@ -160,6 +183,7 @@ def main() -> None:
         "precision": meta.get("precision"),
         "quantized_engine": torch.backends.quantized.engine if meta.get("precision") == "int8" else "",
         "runtime": "python TorchScript (torch.jit.load) " + torch.__version__,
+        "preprocess": "OpenCV " + cv2.__version__ if cv2 is not None else "PIL (python3-opencv not installed)",
         "threads": torch.get_num_threads(),
         "images": len(frames),
         "load_ms": load_ms,
