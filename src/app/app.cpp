@@ -113,6 +113,9 @@ class App {
     return int(ExitCode::kInterrupted);
   }
 
+  std::optional<int> start();  // source, menus, model, speaker, window; an exit code ends the session early
+  int loop();                  // the key loop; returns the exit code
+  void print_status_if_due();
   void load(const Selection& selection);
   bool handle(Action action);  // false = quit
   void caption_now(bool automatic);
@@ -187,6 +190,16 @@ void App::load(const Selection& selection) {
 }
 
 int App::run() {
+  if (const auto early_exit = start()) return *early_exit;
+  terminal_.set_raw(true);
+  const int exit_code = loop();
+  shutdown();
+  if (exit_code == int(ExitCode::kInterrupted)) return interrupted_exit();
+  console_.line("bye");
+  return exit_code;
+}
+
+std::optional<int> App::start() {
   const bool display = display_available();
   if (config_.window == WindowMode::kOn && !display) {
     // A missing display costs the preview, not the session: captions, speech and keys still work.
@@ -228,14 +241,12 @@ int App::run() {
   }
   console_.block(key_help());
   if (!terminal_.is_tty()) console_.line("(stdin is not a terminal: reading keys from it, EOF quits)");
+  return std::nullopt;
+}
 
-  terminal_.set_raw(true);
-  int exit_code = int(ExitCode::kOk);
+int App::loop() {
   for (;;) {
-    if (Terminal::interrupted()) {
-      exit_code = int(ExitCode::kInterrupted);
-      break;
-    }
+    if (Terminal::interrupted()) return int(ExitCode::kInterrupted);
     read_frame();
     collect_result();
     maybe_auto_caption();
@@ -248,34 +259,30 @@ int App::run() {
     const bool hold_keys = !terminal_.is_tty() && worker_->busy();
     const int key = hold_keys ? kKeyNone : terminal_.read_key(std::chrono::milliseconds(window_ ? 0 : 30));
     if (hold_keys && !window_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (key == kKeyInterrupted) {
-      exit_code = int(ExitCode::kInterrupted);
-      break;
-    }
+    if (key == kKeyInterrupted) return int(ExitCode::kInterrupted);
     if (key == kKeyEof) {
       console_.line("end of input: quitting");
-      break;
+      return int(ExitCode::kOk);
     }
-    if (!handle(action_for_key(window_key)) || !handle(action_for_key(key))) break;
+    if (!handle(action_for_key(window_key)) || !handle(action_for_key(key))) return int(ExitCode::kOk);
     if (terminal_.resized()) console_.redraw_status();
-    const auto now = Clock::now();
-    if (!window_ && now - last_status_time_ >= kStatusEvery) {
-      last_status_time_ = now;
-      std::size_t inferences;
-      double fps;
-      {
-        std::lock_guard<std::mutex> lock(monitor_mutex_);
-        inferences = monitor_.inferences();
-        fps = monitor_.display_fps();
-      }
-      console_.status(format_status_line(variant(), fps, last_latency_ms_, process_memory().rss_mb,
-                                         inferences, auto_.enabled()));
-    }
+    if (!window_) print_status_if_due();
   }
-  shutdown();
-  if (exit_code == int(ExitCode::kInterrupted)) return interrupted_exit();
-  console_.line("bye");
-  return exit_code;
+}
+
+void App::print_status_if_due() {
+  const auto now = Clock::now();
+  if (now - last_status_time_ < kStatusEvery) return;
+  last_status_time_ = now;
+  std::size_t inferences;
+  double fps;
+  {
+    std::lock_guard<std::mutex> lock(monitor_mutex_);
+    inferences = monitor_.inferences();
+    fps = monitor_.display_fps();
+  }
+  console_.status(format_status_line(variant(), fps, last_latency_ms_, process_memory().rss_mb, inferences,
+                                     auto_.enabled()));
 }
 
 void App::shutdown() {
