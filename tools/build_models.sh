@@ -12,7 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 DATA=${DATA:-data/scenes}
-EPOCHS=${EPOCHS:-4}
+EPOCHS=${EPOCHS:-10}
 ORIG=models/lightweight_captioning_model.pt
 PRUNED=pruning_results/Pruning_epoch_1_checkpoint.pt
 
@@ -28,7 +28,7 @@ nice $PY tools/train.py --name original --data "$DATA" --epochs "$EPOCHS" --resu
 
 echo "== 3/5 export original"
 if [ ! -s "$ORIG" ] || [ runs/original/best.pt -nt "$ORIG" ]; then
-    $PY tools/export.py runs/original/best.pt "$ORIG"
+    $PY tools/export.py runs/original/best.pt "$ORIG" --data "$DATA"
 fi
 
 echo "== 4/5 prune + fine-tune + export pruned"

@@ -100,7 +100,9 @@ class Captioner(nn.Module):
     def forward(self, images: Tensor, tokens: Tensor) -> Tuple[Tensor, Tensor]:
         """Teacher forcing. tokens: [B, T] starting with <start>; returns logits [B, T-1, V] that predict
         tokens[:, 1:], and the attention weights [B, T-1, R]."""
-        state = self.encode(images)
+        return self.teacher_forcing(self.encode(images), tokens)
+
+    def teacher_forcing(self, state: Dict[str, Tensor], tokens: Tensor) -> Tuple[Tensor, Tensor]:
         feats, proj, h, c = state["feats"], state["proj"], state["h"], state["c"]
         emb = self.embedding(tokens)
         outs, alphas = [], []

@@ -119,12 +119,16 @@ def main() -> None:
     ap.add_argument("output", help="FP32 TorchScript file; the INT8 sibling gets .int8.pt")
     ap.add_argument("--variant", default=None, help="original | pruned (default: from checkpoint)")
     ap.add_argument("--no-int8", action="store_true")
+    ap.add_argument("--data", help="dataset the checkpoint was trained on (described in the metadata)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     model, ckpt = load_checkpoint(args.checkpoint)
     variant = args.variant or ckpt.get("variant", "original")
     detail = ckpt.get("variant_detail", "trained from scratch")
-    training = ckpt.get("training", {})
+    training = dict(ckpt.get("training", {}))
+    if args.data:
+        from train import data_description
+        training["data"] = data_description(args.data)
     export_model(model, ckpt["vocab"], args.output, variant=variant, variant_detail=detail,
                  training=training, int8=not args.no_int8)
 

@@ -239,6 +239,8 @@ def main() -> None:
     final = stats(pruned)
     os.makedirs(os.path.dirname(args.checkpoint_out), exist_ok=True)
     training = dict(ckpt.get("training", {}))
+    from train import data_description
+    training["data"] = data_description(args.data)
     training["fine_tune"] = {"epochs": 1, "lr": args.lr, "final_loss": loss}
     torch.save({"model": pruned.state_dict(), "config": pruned.cfg.to_dict(), "vocab": ckpt["vocab"],
                 "variant": "pruned", "variant_detail": DETAIL, "training": training,
