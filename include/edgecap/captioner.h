@@ -14,34 +14,36 @@
 namespace edgecap {
 
 struct LoadOptions {
-  std::string path;                      // a regular file; TorchScript is code: load only files you trust
+  std::string path;                        // a regular file; TorchScript is code: load only files you trust
   Precision precision = Precision::kFP32;  // kINT8 expects a quantized file (precision "int8" in metadata)
   Device device = Device::kCPU;
-  bool verify = true;                    // run the contract check (trial encode + step) after loading
+  bool verify = true;    // run the contract check (trial encode + step) after loading
+  bool optimize = true;  // FP32 on CPU: freeze + optimize_for_inference when it gives the same log-probs
 };
 
 struct LoadInfo {
   std::string path;
   uint64_t file_bytes = 0;
-  std::string sha256;                    // hex digest of the file
-  double load_ms = 0.0;                  // torch::jit::load + conversion + verification
-  std::string quantized_engine;          // engine in force while this model runs ("" if not INT8)
+  std::string sha256;            // hex digest of the file
+  double load_ms = 0.0;          // torch::jit::load + conversion + verification + optimization
+  std::string quantized_engine;  // engine in force while this model runs ("" if not INT8)
+  bool optimized = false;        // the frozen, optimize_for_inference module is the one running
 };
 
 struct StageTimes {
   double preprocess_ms = 0.0;
   double encode_ms = 0.0;
   double decode_ms = 0.0;
-  double total_ms = 0.0;                 // preprocess + encode + decode, as one wall-clock span
+  double total_ms = 0.0;  // preprocess + encode + decode, as one wall-clock span
 };
 
 struct Caption {
-  std::string text;                      // words joined by spaces
+  std::string text;  // words joined by spaces
   std::vector<std::string> words;
   std::vector<int64_t> tokens;
   std::vector<float> token_log_probs;
   float score = 0.0f;
-  bool finished = false;                 // reached <end> within max_caption_length
+  bool finished = false;  // reached <end> within max_caption_length
   int steps = 0;
   int grid_h = 0;
   int grid_w = 0;
@@ -84,7 +86,7 @@ struct RuntimeInfo {
   int intra_op_threads = 0;
   int inter_op_threads = 0;
   std::vector<std::string> quantized_engines;  // supported engines, e.g. {"qnnpack", "onednn"}
-  std::string parallel_info;                    // at::get_parallel_info(), one line per fact
+  std::string parallel_info;                   // at::get_parallel_info(), one line per fact
 };
 RuntimeInfo runtime_info();
 // Sets LibTorch intra-op threads (0 = one per physical core) and, once, one inter-op thread. Call before

@@ -265,6 +265,57 @@ struct Captioner::Impl {
         .to(device, input_type);
   }
 
+  // Greedy log-probs of a few steps on a fixed, non-blank image: enough to tell whether two modules
+  // compute the same function.
+  at::Tensor probe_log_probs(torch::jit::Module& candidate) {
+    std::swap(module, candidate);
+    at::Tensor out;
+    try {
+      c10::InferenceMode guard;
+      at::Tensor image = torch::linspace(-2.0, 2.0, 3 * meta.input.height * meta.input.width, at::kFloat)
+                             .reshape({1, 3, meta.input.height, meta.input.width})
+                             .to(device, input_type);
+      State state = encode(image);
+      std::vector<at::Tensor> rows;
+      int64_t token = meta.special.start;
+      for (int i = 0; i < 4; ++i) {
+        auto [log_probs, next] = step({token}, state);
+        state = std::move(next);
+        rows.push_back(log_probs);
+        token = log_probs.argmax(1).item<int64_t>();
+      }
+      out = torch::cat(rows);
+    } catch (...) {
+      std::swap(module, candidate);
+      throw;
+    }
+    std::swap(module, candidate);
+    return out;
+  }
+
+  // torch::jit::freeze + optimize_for_inference fold the weights into the graph and fuse the encoder's
+  // convolutions (measured in docs/BENCHMARKS.md: about -18 % per caption). freeze keeps only `forward`
+  // unless told otherwise, so encode and step are named. The optimized module is used only when it gives
+  // the same log-probs as the loaded one; any failure keeps the loaded module.
+  bool try_optimize() {
+    try {
+      const std::vector<std::string> methods{"encode", "step"};
+      torch::jit::Module frozen = torch::jit::freeze(module, methods);
+      torch::jit::Module optimized = torch::jit::optimize_for_inference(frozen, methods);
+      if (!optimized.find_method("encode") || !optimized.find_method("step")) return false;
+      const at::Tensor reference = probe_log_probs(module);
+      const at::Tensor candidate = probe_log_probs(optimized);
+      if (!reference.sizes().equals(candidate.sizes()) ||
+          (reference - candidate).abs().max().item<float>() > 1e-3f) {
+        return false;
+      }
+      module = optimized;
+      return true;
+    } catch (const c10::Error&) {
+      return false;
+    }
+  }
+
   // The contract check of docs/MODEL_CONTRACT.md: a model that fails it would caption garbage or crash in
   // the middle of a session, so it is refused at load time with the rule it breaks.
   void verify() {
@@ -360,6 +411,9 @@ Captioner::Captioner(const LoadOptions& options) : impl_(std::make_unique<Impl>(
   if (options.verify) {
     c10::InferenceMode guard;
     m.verify();
+  }
+  if (options.optimize && options.precision == Precision::kFP32 && options.device == Device::kCPU) {
+    m.info.optimized = m.try_optimize();
   }
   m.info.load_ms = ms_since(start);
 }

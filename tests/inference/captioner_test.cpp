@@ -263,6 +263,28 @@ TEST(Captioner, MatchesThePythonReference) {
   }
 }
 
+// freeze + optimize_for_inference must not change what the model says.
+TEST(Captioner, OptimizedFp32ModuleCaptionsLikeTheLoadedOne) {
+  LoadOptions plain_options = options("tiny_model.pt");
+  plain_options.optimize = false;
+  Captioner plain(plain_options);
+  Captioner optimized(options("tiny_model.pt"));
+  EXPECT_FALSE(plain.load_info().optimized);
+  EXPECT_TRUE(optimized.load_info().optimized);
+  for (int kind = 0; kind < 4; ++kind) {
+    const Caption a = plain.caption(golden_frame(kind));
+    const Caption b = optimized.caption(golden_frame(kind));
+    EXPECT_EQ(a.tokens, b.tokens) << "pattern " << kind;
+    ASSERT_EQ(a.token_log_probs.size(), b.token_log_probs.size());
+    for (std::size_t i = 0; i < a.token_log_probs.size(); ++i) {
+      EXPECT_NEAR(a.token_log_probs[i], b.token_log_probs[i], 1e-4) << "pattern " << kind << " token " << i;
+    }
+  }
+  // Only FP32 on the CPU is optimized; the other precisions run the module as loaded.
+  EXPECT_FALSE(Captioner(options("tiny_model.pt", Precision::kBF16)).load_info().optimized);
+  EXPECT_FALSE(Captioner(options("tiny_model.int8.pt", Precision::kINT8)).load_info().optimized);
+}
+
 // A measurement for the report, not a time limit: prints the median of encode + greedy decode.
 TEST(Captioner, ReportsMedianCaptionTime) {
   configure_threads(1);
