@@ -10,9 +10,10 @@ epoch, position in the epoch, RNG states); --resume continues from there. The be
 score goes to runs/<name>/best.pt. Per-epoch loss and validation scores go to runs/<name>/log.jsonl.
 Each epoch uses one reference caption per image, drawn at random with colour-naming captions weighted x3
 (see caption_weight).
-Auxiliary loss (training only, not exported): a linear classifier on every encoder region, max-pooled over
-the regions, predicts which categories and which object colours are in the scene (multi-label BCE). It gives
-the encoder a direct recognition signal, so the region features that attention picks name the object. Augmentation: small random shifts and
+Auxiliary loss (training only, not exported): a linear classifier on every encoder region predicts the
+category (or background) and the colour of the object whose box covers that region (cross-entropy per
+region, targets from the dataset's boxes). It gives the encoder a dense recognition signal, so the region
+features that attention picks name the object; measured to learn recognition faster than captions alone. Augmentation: small random shifts and
 brightness/contrast jitter; no flips (they would swap "left of" and "right of") and no hue changes (they
 would change colour words).
 """
@@ -89,18 +90,25 @@ def sample_captions(spans, gen: torch.Generator) -> torch.Tensor:
     return id_mat.gather(1, pick.unsqueeze(1)).squeeze(1)
 
 
-def aux_targets(records, categories, colours):
-    """[N, C + K] multi-hot: categories present, object colours present."""
-    ci = {c: i for i, c in enumerate(categories)}
-    ki = {c: len(categories) + i for i, c in enumerate(colours)}
-    t = torch.zeros(len(records), len(categories) + len(colours))
+def aux_targets(records, categories, colours, grid, image_size):
+    """Per-region targets from the boxes: [N, grid*grid] category ids (0 = background) and colour ids
+    (0 = none) of the object covering each region."""
+    ci = {c: i + 1 for i, c in enumerate(categories)}
+    ki = {c: i + 1 for i, c in enumerate(colours)}
+    cell = image_size / grid
+    cat_t = torch.zeros(len(records), grid * grid, dtype=torch.long)
+    col_t = torch.zeros(len(records), grid * grid, dtype=torch.long)
     for n, rec in enumerate(records):
         for o in rec["objects"]:
-            if o["category"] in ci:
-                t[n, ci[o["category"]]] = 1.0
-            if o.get("colour") in ki:
-                t[n, ki[o["colour"]]] = 1.0
-    return t
+            c, k = ci.get(o["category"], 0), ki.get(o.get("colour"), 0)
+            for x0, y0, x1, y1 in o.get("boxes", []):
+                gx0, gy0 = int(x0 // cell), int(y0 // cell)
+                gx1, gy1 = int(max(x0, x1 - 1) // cell), int(max(y0, y1 - 1) // cell)
+                for gy in range(max(gy0, 0), min(gy1, grid - 1) + 1):
+                    for gx in range(max(gx0, 0), min(gx1, grid - 1) + 1):
+                        cat_t[n, gy * grid + gx] = c
+                        col_t[n, gy * grid + gx] = k
+    return cat_t, col_t
 
 
 def augment(x_u8: torch.Tensor, gen: torch.Generator, max_shift: int = 6) -> torch.Tensor:
@@ -162,7 +170,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=os.path.join(repo_root(), "data", "scenes"))
     ap.add_argument("--name", default="original")
-    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=7)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=0.0)
@@ -217,10 +225,11 @@ def main() -> None:
 
     aux_cats = sorted({o["category"] for r in records for o in r["objects"]})
     aux_cols = sorted(COLOUR_WORDS)
-    aux_t = aux_targets(records, aux_cats, aux_cols)
+    aux_cat, aux_col = aux_targets(records, aux_cats, aux_cols, cfg.grid, cfg.image_size)
     torch.manual_seed(args.seed)
     model = Captioner(cfg)
-    aux_head = torch.nn.Linear(cfg.encoder_dim, len(aux_cats) + len(aux_cols))
+    aux_head = torch.nn.Linear(cfg.encoder_dim, len(aux_cats) + 1 + len(aux_cols) + 1)
+    n_cat = len(aux_cats) + 1
     opt = torch.optim.Adam(list(model.parameters()) + list(aux_head.parameters()), lr=args.lr,
                            weight_decay=args.weight_decay)
     gen = torch.Generator().manual_seed(args.seed)
@@ -280,7 +289,9 @@ def main() -> None:
             logits, alphas = model.teacher_forcing(state, tokens)
             target = tokens[:, 1:]
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=PAD)
-            aux = F.binary_cross_entropy_with_logits(aux_head(state["feats"]).max(1).values, aux_t[idx])
+            z = aux_head(state["feats"])                                   # [B, R, cats+1 + colours+1]
+            aux = (F.cross_entropy(z[..., :n_cat].reshape(-1, n_cat), aux_cat[idx].reshape(-1))
+                   + 0.5 * F.cross_entropy(z[..., n_cat:].reshape(-1, z.size(-1) - n_cat), aux_col[idx].reshape(-1)))
             mask = (target != PAD).float().unsqueeze(2)
             att_reg = (((1.0 - (alphas * mask).sum(1) * (alphas.size(2) / mask.sum(1).clamp(min=1))) ** 2)
                        .mean()) if args.att_reg else torch.zeros(())
