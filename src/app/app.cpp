@@ -513,7 +513,7 @@ void App::show_preview() {
   cv::Mat shown = (heatmap ? last_caption_->job.frame.image : frame_.image).clone();
   if (shown.cols < kMinPreviewWidth) {
     const double f = double(kMinPreviewWidth) / shown.cols;
-    cv::resize(shown, shown, {}, f, f, cv::INTER_NEAREST);
+    cv::resize(shown, shown, {}, f, f, cv::INTER_LINEAR);
   }
   if (heatmap) {
     // One word a second, so each word's attention can be read.

@@ -17,7 +17,7 @@ std::vector<std::string> overlay_lines(const OverlayInfo& info) {
   const std::string latency = info.last_latency_ms < 0
                                   ? std::string("Latency: -")
                                   : fmt::format("Latency: {:.1f} ms", info.last_latency_ms);
-  lines.push_back(fmt::format("FPS: {:.1f}  {}", info.display_fps, latency));
+  lines.push_back(fmt::format("FPS: {:.1f} (preview)  {}", info.display_fps, latency));
   lines.push_back(fmt::format("CPU: {:.0f} MB  {}", info.rss_mb, info.gpu));
   std::string caption = info.busy              ? "(captioning...)"
                         : info.caption.empty() ? "press S to caption"

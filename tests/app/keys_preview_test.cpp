@@ -51,7 +51,7 @@ TEST(OverlayTest, LinesCarryModelFpsLatencyMemoryGpuAndCaption) {
   const auto lines = overlay_lines(info);
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0], "Model: Pruned Model + INT8");
-  EXPECT_EQ(lines[1], "FPS: 30.0  Latency: 12.3 ms");
+  EXPECT_EQ(lines[1], "FPS: 30.0 (preview)  Latency: 12.3 ms");
   EXPECT_EQ(lines[2], "CPU: 245 MB  GPU: n/a (CPU build)");
   EXPECT_EQ(lines[3], "Caption: a red ball on grass");
 }
@@ -72,7 +72,7 @@ TEST(OverlayTest, BeforeTheFirstCaptionAndWhileBusy) {
   info.auto_caption = true;
   auto lines = overlay_lines(info);
   EXPECT_THAT(lines[0], HasSubstr("[auto]"));
-  EXPECT_EQ(lines[1], "FPS: 0.0  Latency: -");
+  EXPECT_EQ(lines[1], "FPS: 0.0 (preview)  Latency: -");
   EXPECT_EQ(lines[3], "Caption: press S to caption");
   info.busy = true;
   EXPECT_EQ(overlay_lines(info)[3], "Caption: (captioning...)");
