@@ -21,13 +21,10 @@ make_workdir() {
   cp "$EDGECAP_SOURCE_DIR/tests/data/tiny_model.int8.pt" "$WORK/models/lightweight_captioning_model.int8.pt"
   "$EDGECAP_PYTHON" - "$WORK/imgs" <<'PY'
 import sys
-import numpy as np
-import cv2
+from PIL import Image  # python3-pil is in scripts/install_deps.sh; python3-opencv is not
 out = sys.argv[1]
-for i, colour in enumerate([(30, 120, 200), (200, 60, 40), (40, 180, 60)]):
-    image = np.zeros((64, 64, 3), np.uint8)
-    image[:] = colour
-    cv2.imwrite(f"{out}/scene{i}.png", image)
+for i, bgr in enumerate([(30, 120, 200), (200, 60, 40), (40, 180, 60)]):
+    Image.new("RGB", (64, 64), bgr[::-1]).save(f"{out}/scene{i}.png")
 PY
 }
 

@@ -56,10 +56,11 @@ app_pid=""
 
 "$EDGECAP_PYTHON" - "$artifacts/window_overlay.png" "$artifacts/window_heatmap.png" <<'PY' || fail "overlay check failed (see $artifacts/window_overlay.png)"
 import sys
-import cv2
 import numpy as np
-shot = cv2.imread(sys.argv[1])
-assert shot is not None, "screenshot unreadable"
+from PIL import Image
+def bgr(path):
+    return np.asarray(Image.open(path).convert("RGB"))[:, :, ::-1]
+shot = bgr(sys.argv[1])
 raw = np.array([30, 120, 200], np.int16)  # the frame's BGR colour
 match = np.all(np.abs(shot.astype(np.int16) - raw) <= 2, axis=2)
 ys, xs = np.nonzero(match)
@@ -76,7 +77,7 @@ print(f"frame {right - left + 1}x{bottom - top + 1} at ({left},{top}); overlay b
 assert band_differs > 0.5, band_differs
 assert white > 50, white
 # H blends the attention heatmap over the frame: most of the plain frame colour must be gone.
-heat = cv2.imread(sys.argv[2])
+heat = bgr(sys.argv[2])
 still_raw = np.sum(np.all(np.abs(heat.astype(np.int16) - raw) <= 2, axis=2))
 print(f"with the heatmap: {still_raw} of {len(ys)} frame pixels unchanged")
 assert still_raw < 0.2 * len(ys), still_raw
