@@ -2,14 +2,16 @@
 // takes (fuzz/fuzz_checks.h says what must hold).
 #include <cstdio>
 #include <cstdlib>
-#include <string>
 
 #include "fuzz_checks.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  // OpenCV reads this once, before the first decode: giant headers are refused before the allocation.
-  const std::string limit = std::to_string(edgecap::fuzz::kMaxSide * edgecap::fuzz::kMaxSide);
-  setenv("OPENCV_IO_MAX_IMAGE_PIXELS", limit.c_str(), 0);
+  // OpenCV reads OPENCV_IO_MAX_IMAGE_PIXELS in a static initializer of libopencv_imgcodecs, i.e. before
+  // main: setting it here is too late, so scripts/fuzz.sh exports it. Without it a 200-byte JPEG header
+  // asks for gigabytes (the first thing this target found) and libFuzzer stops with out-of-memory.
+  if (std::getenv("OPENCV_IO_MAX_IMAGE_PIXELS") == nullptr) {
+    std::fprintf(stderr, "fuzz_frame_decode: set OPENCV_IO_MAX_IMAGE_PIXELS (scripts/fuzz.sh does)\n");
+  }
   cv::setNumThreads(0);  // single-threaded, as libFuzzer expects
   return 0;
 }

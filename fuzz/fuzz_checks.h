@@ -62,9 +62,9 @@ inline std::string metadata_violation(std::string_view text) {
   }
 }
 
-// OpenCV's own limit is 2^30 pixels, which lets a 20-byte header ask for gigabytes; the fuzzer would only
-// report that as out-of-memory. Real frames are camera sized. (Set OPENCV_IO_MAX_IMAGE_PIXELS to
-// kMaxSide^2 before the first decode so the refusal happens before the allocation.)
+// OpenCV's own limit is 2^30 pixels, which lets a 200-byte header ask for gigabytes. Real frames are camera
+// sized. OPENCV_IO_MAX_IMAGE_PIXELS = kMaxSide^2 in the environment (read before main) makes OpenCV refuse
+// such headers before allocating; this check only keeps preprocess off the few that pass.
 constexpr int kMaxSide = 4096;
 
 inline InputSpec spec_from(uint8_t a, uint8_t b) {

@@ -20,6 +20,9 @@ cmake --build "$build_dir" --target fuzzers -j "$(nproc)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/sanitizers/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# OpenCV reads its decode cap before main, so it must come from the environment: 4096^2 pixels (camera
+# sized) instead of the default 2^30, which lets a 200-byte JPEG ask for 2.7 GB (found by this fuzzer).
+export OPENCV_IO_MAX_IMAGE_PIXELS=${OPENCV_IO_MAX_IMAGE_PIXELS:-16777216}
 
 # target, max input length, dictionary
 targets=("metadata 16384 fuzz/metadata.dict" "frame_decode 65536 -")

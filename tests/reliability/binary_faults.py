@@ -514,6 +514,45 @@ def scenario_source_faults():
         fx.close()
 
 
+BOMB = os.path.join(REPO, "tests", "reliability", "data", "jpeg_bomb_19721x45634.jpg")
+
+
+def scenario_image_bomb():
+    """A 201-byte JPEG (found by fuzz_frame_decode) whose header declares 19721x45634 pixels: OpenCV
+    allocates 2.7 GB for it (5-9 GB peak RSS through edgecap). With OpenCV's own cap set, imread throws
+    instead. Either way the file must be reported as unreadable and skipped, never end the app."""
+    import resource
+    fx = Fixture()
+    try:
+        good = os.path.join(fx.frames, "frame0.png")
+        folder = os.path.join(fx.dir, "bombfolder")
+        os.makedirs(folder)
+        shutil.copy(BOMB, os.path.join(folder, "a_bomb.jpg"))
+        shutil.copy(good, os.path.join(folder, "b_good.png"))
+        base = ["--models-dir", fx.models, "--model", "original", "--precision", "fp32", "--no-speech"]
+        cap = {"OPENCV_IO_MAX_IMAGE_PIXELS": str(1 << 24)}
+        # (a) OpenCV's cap in force (what a deployment can set): imread throws a cv::Exception.
+        code, out = run_piped(["caption", *base, good, BOMB], env=cap)
+        check("internal error" not in out and code == EXIT["source"] and good in out and "jpeg_bomb" in out,
+              f"caption mode, capped OpenCV: exit {code}; expected the good image captioned and the bomb "
+              "skipped as unreadable (exit 4)", out)
+        code, out = run_piped(base + ["--source", folder], keys("s", "q"), env=cap)
+        check("internal error" not in out and code == EXIT["ok"] and CAPTION.search(out) and "a_bomb.jpg" in out,
+              f"folder with the bomb, capped OpenCV: exit {code}; expected it skipped with a warning", out)
+
+        # (b) No cap, 3 GB of address space (a small board): the decode cannot be allowed to take it all.
+        def small_machine():
+            resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+        proc = subprocess.run([BIN, "caption", *base, good, BOMB], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, cwd=REPO, timeout=DEADLINE_S, preexec_fn=small_machine,
+                              env=dict(os.environ, SDL_AUDIODRIVER="dummy"))
+        out = proc.stdout.decode("utf-8", "replace")
+        check("internal error" not in out and proc.returncode == EXIT["source"] and "jpeg_bomb" in out,
+              f"caption mode in 3 GB: exit {proc.returncode}; expected the bomb skipped as unreadable", out)
+    finally:
+        fx.close()
+
+
 MAKE_VIDEO = None  # set by --make-video (tests/reliability/make_test_video.cpp)
 
 
