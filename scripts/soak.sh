@@ -5,13 +5,21 @@
 # warm-up or when fds/threads are not given back (docs/RELIABILITY.md "Soak" explains the limit).
 #   scripts/soak.sh                      # full: 10000 captions, 200 switches (~2.5 min on 2 cores)
 #   scripts/soak.sh 300 20               # what the `soak_short` ctest runs
+#   scripts/soak.sh --app [3000 60]      # the real binary instead: S and M through a pipe, /proc readings
+#                                        # (tests/reliability/app_soak.py; ~70 ms a caption round trip)
 #   EDGECAP_SOAK_MODEL=models/lightweight_captioning_model.pt EDGECAP_SOAK_INT8=models/lightweight_captioning_model.int8.pt \
 #     EDGECAP_SOAK_LIMIT_MB=32 scripts/soak.sh 2000 60      # on a trained model (bigger allocator noise)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_dir=${EDGECAP_BUILD_DIR:-build}
+if [[ ${1:-} == --app ]]; then
+  shift
+  [[ -x "$build_dir/edgecap" ]] || scripts/build.sh >/dev/null
+  EDGECAP_BIN="$build_dir/edgecap" exec /usr/bin/python3 tests/reliability/app_soak.py "${1:-3000}" "${2:-60}" \
+    "${EDGECAP_SOAK_LIMIT_MB:-4}"
+fi
 captions=${1:-10000}
 switches=${2:-200}
-build_dir=${EDGECAP_BUILD_DIR:-build}
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 [[ -f "$build_dir/CMakeCache.txt" ]] || cmake -S . -B "$build_dir" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release >/dev/null
