@@ -33,9 +33,11 @@ inline std::string metadata_rule_broken(const ModelMetadata& meta) {
     return "special token id outside the vocab accepted";
   }
   if (meta.input.height <= 0 || meta.input.width <= 0) return "non-positive input size accepted";
-  if (meta.max_caption_length < 1 || meta.max_caption_length > 200) return "max_caption_length outside 1..200";
+  if (meta.max_caption_length < 1 || meta.max_caption_length > 200)
+    return "max_caption_length outside 1..200";
   for (float s : meta.input.std) {
-    if (!std::isfinite(s) || !(s > 0.0f)) return "input.std accepted but is " + std::to_string(s) + " as a float";
+    if (!std::isfinite(s) || !(s > 0.0f))
+      return "input.std accepted but is " + std::to_string(s) + " as a float";
   }
   for (float m : meta.input.mean) {
     if (!std::isfinite(m)) return "input.mean accepted but is not finite as a float";

@@ -22,7 +22,8 @@ std::vector<fs::path> inputs_of(const std::string& target) {
     const fs::path dir = fs::path(EDGECAP_SOURCE_DIR) / "fuzz" / kind / target;
     if (!fs::is_directory(dir)) continue;
     for (const auto& entry : fs::directory_iterator(dir)) {
-      if (entry.is_regular_file() && entry.path().filename().string()[0] != '.') files.push_back(entry.path());
+      if (entry.is_regular_file() && entry.path().filename().string()[0] != '.')
+        files.push_back(entry.path());
     }
   }
   return files;
@@ -48,7 +49,8 @@ TEST(FuzzRegressions, FrameInputsDecodeAndPreprocessOrAreRefusedCleanly) {
   ASSERT_GE(files.size(), 10u) << "the frame_decode seed corpus is missing";
   for (const auto& file : files) {
     const std::string bytes = read_all(file);
-    EXPECT_EQ(edgecap::fuzz::frame_violation(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), "")
+    EXPECT_EQ(edgecap::fuzz::frame_violation(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+              "")
         << file;
   }
 }

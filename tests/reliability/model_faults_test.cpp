@@ -173,7 +173,8 @@ TEST(ModelFaults, TransposedStepOutputIsRefused) {
 }
 
 TEST(ModelFaults, SpecialTokenOutsideVocabIsRefused) {
-  EXPECT_THAT(load_error((kFaultData / "special_outside_vocab.pt").string()), HasSubstr("special_tokens.end"));
+  EXPECT_THAT(load_error((kFaultData / "special_outside_vocab.pt").string()),
+              HasSubstr("special_tokens.end"));
 }
 
 TEST(ModelFaults, UnknownFormatVersionIsRefused) {

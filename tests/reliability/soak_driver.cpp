@@ -32,7 +32,7 @@ namespace {
 struct Options {
   std::string model = "tests/data/tiny_model.pt";
   std::string int8 = "tests/data/tiny_model.int8.pt";
-  std::string broken;      // when set, every 10th switch first tries this file and must get a ModelError
+  std::string broken;  // when set, every 10th switch first tries this file and must get a ModelError
   int captions = 10000;
   int switches = 200;
   double max_growth_mb = 2.0;  // >10x the 0.17 MB measured on the tiny model; docs/RELIABILITY.md "Soak"
@@ -65,15 +65,24 @@ Options parse(int argc, char** argv) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) usage_exit("missing value after " + flag);
     const std::string value = argv[++i];
-    if (flag == "--model") o.model = value;
-    else if (flag == "--int8") o.int8 = value;
-    else if (flag == "--broken") o.broken = value;
-    else if (flag == "--captions") o.captions = std::stoi(value);
-    else if (flag == "--switches") o.switches = std::stoi(value);
-    else if (flag == "--max-growth-mb") o.max_growth_mb = std::stod(value);
-    else if (flag == "--threads") o.threads = std::stoi(value);
-    else if (flag == "--inject-leak-kb") o.inject_leak_kb = std::stoi(value);
-    else usage_exit("unknown flag " + flag);
+    if (flag == "--model")
+      o.model = value;
+    else if (flag == "--int8")
+      o.int8 = value;
+    else if (flag == "--broken")
+      o.broken = value;
+    else if (flag == "--captions")
+      o.captions = std::stoi(value);
+    else if (flag == "--switches")
+      o.switches = std::stoi(value);
+    else if (flag == "--max-growth-mb")
+      o.max_growth_mb = std::stod(value);
+    else if (flag == "--threads")
+      o.threads = std::stoi(value);
+    else if (flag == "--inject-leak-kb")
+      o.inject_leak_kb = std::stoi(value);
+    else
+      usage_exit("unknown flag " + flag);
   }
   if (o.captions < 1 || o.switches < 1 || o.switches > o.captions) {
     usage_exit("need 1 <= --switches <= --captions");
@@ -174,7 +183,8 @@ int main(int argc, char** argv) {
     }
     current.reset();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "edgecap_soak: failed after %d captions, %d switches: %s\n", captions, switches, e.what());
+    std::fprintf(stderr, "edgecap_soak: failed after %d captions, %d switches: %s\n", captions, switches,
+                 e.what());
     return 1;
   }
 
@@ -186,13 +196,15 @@ int main(int argc, char** argv) {
   // The first switch loads a model from nothing; it is not a switch between models.
   const int model_switches = switches - 1;
 
-  fmt::print("soak: {} captions ({} cut at max length), {} model switches, {} refused broken loads, "
-             "{:.1f} s ({:.0f} captions/s)\n",
-             captions, unfinished, model_switches, failed_loads, seconds, captions / seconds);
+  fmt::print(
+      "soak: {} captions ({} cut at max length), {} model switches, {} refused broken loads, "
+      "{:.1f} s ({:.0f} captions/s)\n",
+      captions, unfinished, model_switches, failed_loads, seconds, captions / seconds);
   fmt::print("variants: fp32 {} | int8 {} | bf16 {}; beams 1 and 3; LibTorch threads {}\n", opt.model,
              opt.int8, opt.model, opt.threads);
-  fmt::print("rss_mb: start {:.1f}  warm {:.1f} (after {} switches, {:.0f} captions)  end {:.1f}  peak {:.1f}\n",
-             start.rss_mb, warm.rss_mb, warmup_switches, warm_at_caption, end.rss_mb, peak);
+  fmt::print(
+      "rss_mb: start {:.1f}  warm {:.1f} (after {} switches, {:.0f} captions)  end {:.1f}  peak {:.1f}\n",
+      start.rss_mb, warm.rss_mb, warmup_switches, warm_at_caption, end.rss_mb, peak);
   fmt::print("growth_after_warmup_mb: {:.2f} (limit {:.1f})  trend: {:.1f} KB per 1000 captions\n", growth,
              opt.max_growth_mb, kb_per_1000);
   fmt::print("fds: start {}  warm {}  end {}\n", start.fds, warm.fds, end.fds);
@@ -200,7 +212,8 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> failures;
   if (growth > opt.max_growth_mb) failures.push_back(fmt::format("RSS grew {:.2f} MB after warm-up", growth));
-  if (end.fds > warm.fds) failures.push_back(fmt::format("{} file descriptors not closed", end.fds - warm.fds));
+  if (end.fds > warm.fds)
+    failures.push_back(fmt::format("{} file descriptors not closed", end.fds - warm.fds));
   if (end.threads > warm.threads) {
     failures.push_back(fmt::format("{} threads not joined", end.threads - warm.threads));
   }

@@ -5,14 +5,14 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
-#include <mutex>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -220,7 +220,8 @@ TEST(SourceFaults, VideoCorruptMidStreamKeepsDeliveringOrEndsCleanly) {
   ASSERT_FALSE(video.empty());
   std::string bytes = read_all(video);
   // Overwrite a slice in the middle (several JPEG frames) with noise; the length stays the same.
-  for (std::size_t i = bytes.size() * 2 / 5; i < bytes.size() * 3 / 5; ++i) bytes[i] = static_cast<char>(i * 131);
+  for (std::size_t i = bytes.size() * 2 / 5; i < bytes.size() * 3 / 5; ++i)
+    bytes[i] = static_cast<char>(i * 131);
   const fs::path bad = dir.path() / "corrupt.avi";
   write_all(bad, bytes);
   auto source = edgecap::open_source(bad.string(), fast_files(false));

@@ -48,7 +48,7 @@ std::vector<std::string> awkward_texts() {
           "!!! ??? ... ,,,",
           "<unk> <unk> <pad> <end>",
           "\xf0\x9f\x90\xb6 \xe2\x9d\xa4",  // emoji
-          std::string(5000, 'a'),            // one 5000-letter "word"
+          std::string(5000, 'a'),           // one 5000-letter "word"
           std::string("a dog\0hidden", 12)};
 }
 
