@@ -553,6 +553,104 @@ def scenario_image_bomb():
         fx.close()
 
 
+class MjpegServer:
+    """An IP camera stand-in: multipart/x-mixed-replace MJPEG over HTTP on 127.0.0.1, 10 frames a second.
+    stop() closes the connection and the port (the camera is unplugged); start() brings it back."""
+
+    def __init__(self):
+        import socket
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.server = None
+
+    def start(self):
+        import http.server
+        import io
+        import socketserver
+        from PIL import Image
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
+                self.end_headers()
+                i = 0
+                try:
+                    while not owner.stopping:
+                        buf = io.BytesIO()
+                        Image.new("RGB", (160, 120), ((i * 10) % 256, 100, 50)).save(buf, "JPEG")
+                        data = buf.getvalue()
+                        self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n"
+                                         % len(data) + data + b"\r\n")
+                        i += 1
+                        time.sleep(0.1)
+                except OSError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.stopping = False
+        self.server = Server(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.stopping = True
+        self.server.shutdown()
+        self.server.server_close()
+        time.sleep(0.3)  # the streaming handler notices and closes its connection
+
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/stream.mjpg"
+
+
+FRAME_AGE = re.compile(r"^\[caption\] (?!failed|no frame|still).*frame age (\d+) ms", re.M)
+
+
+def scenario_stream_stalls_and_recovers():
+    """A live stream (camera) that stops delivering: the app says so and keeps running, S captions the
+    last frame (its age shows how old), and frames come back on their own when the stream returns."""
+    fx = Fixture()
+    cam = MjpegServer()
+    cam.start()
+    try:
+        app = Interactive(fx.args("--model", "original", "--precision", "fp32", "--source", cam.url()))
+        app.wait_for(KEYS_READY)
+        app.send("s\n")
+        app.wait_for(FRAME_AGE, count=1)
+        cam.stop()
+        app.wait_for(r"stopped delivering frames; reconnecting")
+        app.wait_for(r"\[source\] no frame for a while \(camera stalled\?\); still trying")
+        app.send("s\n")
+        app.wait_for(FRAME_AGE, count=2)
+        stalled_age = int(FRAME_AGE.findall(app.output())[1])
+        check(stalled_age >= 1000, f"a caption during the stall has frame age {stalled_age} ms", app.output())
+        cam.start()
+        resumed = False
+        for n in range(3, 3 + 60):  # reconnect back-off is at most 5 s; a caption every ~0.5 s
+            time.sleep(0.5)
+            app.send("s\n")
+            app.wait_for(FRAME_AGE, count=n)
+            if int(FRAME_AGE.findall(app.output())[-1]) < stalled_age / 2:
+                resumed = True
+                break
+        check(resumed, "frames did not come back after the stream returned", app.output())
+        app.send("q\n")
+        code, out = app.finish()
+        check(code == EXIT["ok"], f"exit {code} after a stalled and recovered stream", out)
+    finally:
+        if not cam.stopping:
+            cam.stop()
+        fx.close()
+
+
 MAKE_VIDEO = None  # set by --make-video (tests/reliability/make_test_video.cpp)
 
 
