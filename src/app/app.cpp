@@ -152,6 +152,7 @@ class App {
   Frame frame_;
   bool have_frame_ = false;
   FrameStatus last_status_ = FrameStatus::kOk;
+  std::string status_error_;  // last exception text from the source, printed once
   std::optional<CaptionResult> last_caption_;
   std::string last_spoken_;
   double last_latency_ms_ = -1;
@@ -351,7 +352,18 @@ bool App::handle(Action action) {
 
 void App::read_frame() {
   Frame next;
-  const FrameStatus status = source_->read(next);
+  FrameStatus status;
+  try {
+    status = source_->read(next);
+  } catch (const std::exception& e) {
+    // A source should report per-frame trouble as a status; if one throws anyway (a decoder refusing a
+    // file), the session goes on with the last good frame.
+    if (status_error_ != e.what()) console_.line(std::string("[source] ") + e.what());
+    status_error_ = e.what();
+    last_status_ = FrameStatus::kError;
+    return;
+  }
+  status_error_.clear();
   if (status == FrameStatus::kOk) {
     if (!next.image.empty()) {
       frame_ = std::move(next);
