@@ -53,7 +53,10 @@ class Fixture:
         self.frames = os.path.join(self.dir, "frames")
         for d in (self.models, self.pruned, self.frames):
             os.makedirs(d)
-        shutil.copy(os.path.join(DATA, "tiny_model.pt"), os.path.join(self.models, ORIGINAL))
+        # EDGECAP_UI_MODEL=models/lightweight_captioning_model.pt reruns a scenario on a trained model
+        # (slower loads widen the "during loading" window of signal_during_loading).
+        original = os.environ.get("EDGECAP_UI_MODEL") or os.path.join(DATA, "tiny_model.pt")
+        shutil.copy(original, os.path.join(self.models, ORIGINAL))
         shutil.copy(os.path.join(DATA, "tiny_model.int8.pt"),
                     os.path.join(self.models, ORIGINAL.replace(".pt", ".int8.pt")))
         shutil.copy(os.path.join(DATA, pruned), os.path.join(self.pruned, PRUNED))
