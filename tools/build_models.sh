@@ -12,7 +12,7 @@ set -eu
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 DATA=${DATA:-data/scenes}
-EPOCHS=${EPOCHS:-7}
+EPOCHS=${EPOCHS:-10}
 ORIG=models/lightweight_captioning_model.pt
 PRUNED=pruning_results/Pruning_epoch_1_checkpoint.pt
 

@@ -264,7 +264,7 @@ def main() -> None:
     ap.add_argument("--split", default="test")
     ap.add_argument("--beam", type=int, default=0, help="also decode with this beam width")
     ap.add_argument("--limit", type=int, default=0, help="evaluate the first N images only")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--latency", type=int, default=0, help="also time N single-image captions")
     ap.add_argument("--out")
     args = ap.parse_args()

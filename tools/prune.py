@@ -215,7 +215,7 @@ def main() -> None:
     ap.add_argument("--original-file", default=os.path.join(repo_root(), "models",
                                                             "lightweight_captioning_model.pt"),
                     help="exported original, for the file size comparison")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
