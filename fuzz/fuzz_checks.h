@@ -16,6 +16,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "edgecap/error.h"
+#include "edgecap/image_file.h"
 #include "edgecap/metadata.h"
 #include "edgecap/preprocess.h"
 
@@ -80,7 +81,8 @@ inline InputSpec spec_from(uint8_t a, uint8_t b) {
   return spec;
 }
 
-// The frame path of an image file/folder source: cv::imdecode then preprocess. Whatever OpenCV makes of
+// The frame path of an image file/folder source: decode_image (header size check, cv::imdecode) then
+// preprocess. Whatever OpenCV makes of
 // the bytes, preprocess must produce exactly the requested shape with finite values or throw
 // std::invalid_argument (empty frame, unsupported depth or channel count).
 // Layout of `data`: two control bytes (model input size/order, decode flags), then the file.
@@ -90,12 +92,19 @@ inline std::string frame_violation(const uint8_t* data, std::size_t size) {
   // IMREAD_COLOR is what the sources use; IMREAD_UNCHANGED also yields 16-bit, float, 2- and 4-channel
   // images, which preprocess must refuse cleanly rather than misread.
   const int flags = (data[1] & 0x80) ? cv::IMREAD_UNCHANGED : cv::IMREAD_COLOR;
-  const cv::Mat bytes(1, static_cast<int>(size - 2), CV_8U, const_cast<uint8_t*>(data + 2));
+  // A header that declares more than the app accepts is refused before decoding, as read_image_file does.
+  const auto declared = image_header_size(data + 2, size - 2);
+  if (declared && declared->width * declared->height > int64_t(kMaxSide) * kMaxSide) return "";
   cv::Mat frame;
-  try {
-    frame = cv::imdecode(bytes, flags);
-  } catch (const cv::Exception&) {
-    return "";  // OpenCV reports some corrupt headers by throwing; a source counts that as unreadable
+  if (flags == cv::IMREAD_COLOR) {
+    frame = decode_image(data + 2, size - 2, nullptr);  // the sources' own path; must not throw
+  } else {
+    const cv::Mat bytes(1, static_cast<int>(size - 2), CV_8U, const_cast<uint8_t*>(data + 2));
+    try {
+      frame = cv::imdecode(bytes, flags);
+    } catch (const cv::Exception&) {
+      return "";  // OpenCV reports some corrupt headers by throwing; a source counts that as unreadable
+    }
   }
   if (frame.rows > kMaxSide || frame.cols > kMaxSide) return "";
   try {

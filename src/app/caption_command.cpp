@@ -3,15 +3,14 @@
 #include <nlohmann/json.hpp>
 
 #include <iostream>
-#include <new>
 #include <sstream>
 
 #include <opencv2/core/version.hpp>
-#include <opencv2/imgcodecs.hpp>
 
 #include "edgecap/app.h"
 #include "edgecap/build_info.h"
 #include "edgecap/error.h"
+#include "edgecap/image_file.h"
 #include "selection.h"
 
 namespace edgecap {
@@ -47,17 +46,8 @@ int run_caption_command(const Config& config, std::ostream& out, std::ostream& e
   const auto captioner = load_selection(*selection, config.device);
   int failed = 0;
   for (const std::string& path : config.inputs) {
-    cv::Mat image;
-    std::string why = "missing, unreadable or not an image";
-    try {
-      image = cv::imread(path, cv::IMREAD_COLOR);
-    } catch (const cv::Exception& e) {
-      // OpenCV throws for a header beyond OPENCV_IO_MAX_IMAGE_PIXELS or a decode it cannot allocate: one
-      // bad file, not a reason to stop.
-      why = "too large or corrupt: " + e.err;
-    } catch (const std::bad_alloc&) {
-      why = "too large to decode in the memory available";
-    }
+    std::string why;
+    const cv::Mat image = read_image_file(path, &why);
     if (image.empty()) {
       err << fmt::format("edgecap: cannot read image '{}' ({}); skipped\n", path, why);
       ++failed;

@@ -3,9 +3,8 @@
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <opencv2/imgcodecs.hpp>
-
 #include "edgecap/error.h"
+#include "edgecap/image_file.h"
 #include "sources.h"
 
 namespace fs = std::filesystem;
@@ -13,11 +12,9 @@ namespace fs = std::filesystem;
 namespace edgecap::detail {
 
 ImageSource::ImageSource(std::string path, const SourceOptions& options) : path_(std::move(path)) {
-  image_ = cv::imread(path_, cv::IMREAD_COLOR);
-  if (image_.empty()) {
-    throw SourceError(
-        fmt::format("cannot read image {} (corrupt, or a format this OpenCV build cannot decode)", path_));
-  }
+  std::string why;
+  image_ = read_image_file(path_, &why);
+  if (image_.empty()) throw SourceError(fmt::format("cannot read image {}: {}", path_, why));
 }
 
 FrameStatus ImageSource::read(Frame& out) {
@@ -55,11 +52,12 @@ FolderSource::FolderSource(std::string dir, std::string kind, const SourceOption
 
 bool FolderSource::load(std::size_t position) {
   if (unreadable_[position]) return false;
-  cv::Mat image = cv::imread(files_[position], cv::IMREAD_COLOR);
+  std::string why;
+  cv::Mat image = read_image_file(files_[position], &why);
   if (image.empty()) {
     unreadable_[position] = true;
     ++skipped_;
-    warn(options_, fmt::format("skipping unreadable image {}", files_[position]));
+    warn(options_, fmt::format("skipping unreadable image {} ({})", files_[position], why));
     return false;
   }
   current_ = std::move(image);
