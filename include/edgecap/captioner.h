@@ -89,7 +89,10 @@ struct RuntimeInfo {
   std::string parallel_info;                   // at::get_parallel_info(), one line per fact
 };
 RuntimeInfo runtime_info();
-// Sets LibTorch intra-op threads (0 = one per physical core) and, once, one inter-op thread. Call before
+// The intra-op thread count `--threads 0` means: 1 on machines with 2 physical cores or fewer (measured
+// there: a second thread made captions 20-200x slower), else one per physical core.
+int default_thread_count();
+// Sets LibTorch intra-op threads (0 = default_thread_count()) and, once, one inter-op thread. Call before
 // the first inference, on the thread that will run it (OpenMP keeps the count per thread). Measured on the
 // 2-core box while it was busy: 2 threads with libgomp's default spin-wait made a caption 7-40x slower
 // than 1 thread; OMP_WAIT_POLICY=PASSIVE in the environment at process start removes that penalty.

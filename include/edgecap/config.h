@@ -23,7 +23,7 @@ struct Config {
   std::string models_dir = "models";           // where the original model lives
   std::string pruned_dir = "pruning_results";  // where the pruned model lives
   int beam = 1;                                // --beam K (1 = greedy)
-  int threads = 0;                             // --threads N; 0 = one per physical core
+  int threads = 0;                             // --threads N; 0 = default_thread_count()
 
   // Frames.
   std::string source = "0";               // camera index, video file, image file, image folder, or "demo"

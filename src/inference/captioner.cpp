@@ -526,6 +526,13 @@ RuntimeInfo runtime_info() {
   return info;
 }
 
+int default_thread_count() {
+  // docs/BENCHMARKS.md "Threads and BLAS": on 2 cores a second intra-op thread made every caption 20-200x
+  // slower (the operators are too small to split and the barrier waits for a core that is busy).
+  const int cores = std::max(1, physical_cores());
+  return cores <= 2 ? 1 : cores;
+}
+
 void configure_threads(int threads) {
   // Captioning is one image at a time; a second pool of inter-op threads would only compete with the
   // intra-op ones for two cores. LibTorch allows setting it once, before any inter-op work.
@@ -537,8 +544,7 @@ void configure_threads(int threads) {
       // Already started by someone else: keep whatever is in force.
     }
   });
-  const int n = threads > 0 ? threads : std::max(1, physical_cores());
-  at::set_num_threads(n);
+  at::set_num_threads(threads > 0 ? threads : default_thread_count());
 }
 
 }  // namespace edgecap

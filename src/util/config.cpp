@@ -93,7 +93,7 @@ const std::map<std::string, FlagSpec>& flag_table() {
       {"--threads",
        {true,
         [](Config& c, const std::string& f, const std::string& v) {
-          c.threads = int(parse_integer(f, v, 0, 256, "a thread count 0..256 (0 = one per physical core)"));
+          c.threads = int(parse_integer(f, v, 0, 256, "a thread count 0..256 (0 = automatic)"));
         }}},
       {"--no-speech", {false, [](Config& c, const std::string&, const std::string&) { c.speech = false; }}},
       {"--wav",
@@ -260,7 +260,8 @@ Model:
   --models-dir DIR                 where the original model lives (default: {models_dir})
   --pruned-dir DIR                 where the pruned model lives (default: {pruned_dir})
   --beam K                         beam width, 1 = greedy (default: {beam})
-  --threads N                      LibTorch intra-op threads, 0 = one per physical core (default: {threads})
+  --threads N                      LibTorch intra-op threads; 0 = automatic: 1 on 2 cores or
+                                   fewer, else one per physical core (default: {threads})
 
 Frames:
   --source SRC                     camera index, video, image, image folder or 'demo' (default: {source})
