@@ -8,6 +8,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   # inference: LibTorch 1.13.1 (CPU) and the same build for the Python tools
   libtorch-dev python3-torch python3-numpy python3-pil python3-pytest
+  # the Python reference pipeline reads frames with OpenCV, as the seed program does (tools/compare_python.py)
+  python3-opencv
   # BLAS: OpenBLAS (pthread build) instead of the slow reference BLAS; see docs/BENCHMARKS.md
   libopenblas0-pthread
   # frames, window, images
@@ -20,6 +22,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # end-to-end tests: a display, a terminal, audio analysis, screenshots
   xvfb xauth x11-utils tmux sox imagemagick
+  # libFuzzer targets (scripts/fuzz.sh): clang and its sanitizer/fuzzer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()
