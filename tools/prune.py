@@ -239,9 +239,22 @@ def main() -> None:
     final = stats(pruned)
     os.makedirs(os.path.dirname(args.checkpoint_out), exist_ok=True)
     training = dict(ckpt.get("training", {}))
-    from train import data_description
+    from common import load_images, read_split
+    from evaluate import dataset_categories
+    from train import data_description, validate
     training["data"] = data_description(args.data)
     training["fine_tune"] = {"epochs": 1, "lr": args.lr, "final_loss": loss}
+    # The scores a file carries are its own: the original's validation scores (inherited from the
+    # checkpoint) are replaced by the pruned model's, measured the same way (greedy, val split).
+    training["original_scores"] = training.pop("scores", None)
+    val_records = read_split(args.data, "val")
+    val_images = load_images(args.data, "val", val_records, pruned.cfg.image_size, log=log)
+    categories = dataset_categories(args.data, read_split(args.data, "train"))
+    pruned.eval()
+    training["scores"], examples = validate(pruned, val_images, val_records, categories, ckpt["vocab"])
+    pruned.eval()  # validate() leaves the model in training mode
+    log(f"pruned val: object recall {training['scores']['object_recall']:.3f}, BLEU-4 "
+        f"{training['scores']['bleu4']:.3f}; e.g. {examples[0]!r}")
     torch.save({"model": pruned.state_dict(), "config": pruned.cfg.to_dict(), "vocab": ckpt["vocab"],
                 "variant": "pruned", "variant_detail": DETAIL, "training": training,
                 "source_checkpoint": os.path.abspath(args.checkpoint)}, args.checkpoint_out)

@@ -4,13 +4,19 @@
     /usr/bin/python3 tools/reference_pipeline.py models/lightweight_captioning_model.pt samples/scenes \
         --iterations 30 --warmup 3 --threads 2 --json
 
-What runs: the SAME TorchScript file edgecap loads, through torch.jit.load (tools/common.load_scripted; for an INT8
-file the quantized engine named in its metadata is selected before loading, as edgecap does). The shipped .pt holds no eager weights we could rebuild the
-nn.Module from (tools/export.py scripts a BN-folded model), so the Python side calls the scripted encode/step
-from Python, exactly as a Python app that ships this file would. Preprocessing is the seed's: OpenCV BGR frame
--> RGB, resize to the metadata's input size (INTER_AREA when shrinking 2x or more, else INTER_LINEAR, the same
-rule as src/inference/preprocess.cpp), / scale, - mean, / std. Decoding is greedy, the loop in Python,
-argmax per step, stopping at <end> or max_caption_length -- the seed's search.
+What runs (--mode):
+  eager (default): the seed's way -- a PyTorch eager nn.Module (tools/edgecap_model.Captioner, BatchNorm
+    folded as in the export) holding the SAME weights as the file (its state_dict, loaded into the module),
+    called from Python; for an *.int8.pt file the FP32 sibling's weights are dynamically quantized at load
+    (torch.quantization.quantize_dynamic on Linear and LSTMCell with the quantized engine the INT8 file
+    names, selected first), as the seed's apply_dynamic_quantization() does.
+  script: the same TorchScript file edgecap loads, through torch.jit.load (for an INT8 file the quantized
+    engine named in its metadata is selected before loading, as edgecap does), its encode/step called
+    from Python -- what a Python app shipping this file would do; the stricter comparison.
+Preprocessing is the seed's: OpenCV BGR frame -> RGB, resize to the metadata's input size (INTER_AREA when
+shrinking 2x or more, else INTER_LINEAR, the same rule as src/inference/preprocess.cpp), / scale, - mean,
+/ std. Decoding is greedy, the loop in Python, argmax per step, stopping at <end> or max_caption_length --
+the seed's search. Both modes give the same captions as edgecap on the shipped models (tests/python).
 
 Reported (JSON with --json): per-caption model latency (preprocess + encode + decode of a decoded frame in
 memory, warm-up excluded; image file decoding excluded on both sides), load time, and start-up-to-first-
@@ -57,6 +63,30 @@ def read_bgr(path: str, cv2, np):
         return None
 
 
+def load_eager(path: str, meta: dict):
+    """(eager nn.Module, metadata) with the weights of `path`; INT8 quantizes the FP32 sibling at load."""
+    import torch
+    from edgecap_model import Captioner, ModelConfig, fold_batchnorm
+    int8 = meta.get("precision") == "int8"
+    fp32_path = path[:-len(".int8.pt")] + ".pt" if int8 and path.endswith(".int8.pt") else path
+    if int8 and fp32_path == path:
+        sys.exit(f"{path}: eager INT8 quantizes the FP32 weights, but this file is not named *.int8.pt "
+                 "(use --mode script)")
+    fp32_meta = read_metadata(fp32_path)
+    arch = fp32_meta["architecture"]
+    cfg = ModelConfig(vocab_size=len(fp32_meta["vocab"]), conv_channels=list(arch["conv_channels"]),
+                      conv_strides=list(arch["conv_strides"]), embed_dim=arch["embed_dim"],
+                      attention_dim=arch["attention_dim"], decoder_dim=arch["decoder_dim"],
+                      image_size=fp32_meta["input"]["height"])
+    model = fold_batchnorm(Captioner(cfg)).eval()
+    # strict: every tensor of the file must land in the module, or this is not the same model
+    model.load_state_dict(torch.jit.load(fp32_path, map_location="cpu").state_dict(), strict=True)
+    if int8:
+        model = torch.quantization.quantize_dynamic(model, {torch.nn.Linear, torch.nn.LSTMCell},
+                                                    dtype=torch.qint8)
+    return model, fp32_meta if not int8 else dict(fp32_meta, precision="int8")
+
+
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 
@@ -80,6 +110,8 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3, help="untimed captions after the first one")
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0 = leave torch's default)")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ap.add_argument("--mode", choices=("eager", "script"), default="eager",
+                    help="eager nn.Module with the file's weights (the seed's way) or the TorchScript file")
     args = ap.parse_args()
 
     # imports are part of start-up and are timed as such
@@ -88,6 +120,12 @@ def main() -> None:
     except ImportError:  # Debian's python3-opencv missing: PIL decodes and resizes instead (said in the output)
         cv2 = None
     import numpy as np
+    # Quantized linear ops warn on every call that qnnpack ignores reduce_range (true in both the eager
+    # dynamic Linear and the exported graph); glog would print that line per call, costing time in the
+    # loop being measured. edgecap reports it once. GLOG_minloglevel must be set before libglog loads.
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    import warnings
+    warnings.filterwarnings("ignore", message=".*reduce_range.*")
     import torch
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -102,7 +140,10 @@ def main() -> None:
     early = read_metadata(args.model)
     if early.get("precision") == "int8":
         torch.backends.quantized.engine = early.get("quantized_engine", "qnnpack")
-    module, meta = load_scripted(args.model)
+    if args.mode == "eager":
+        module, meta = load_eager(args.model, early)
+    else:
+        module, meta = load_scripted(args.model)
     load_ms = (time.perf_counter() - t0) * 1000
     inp = meta["input"]
     size = (inp["width"], inp["height"])
@@ -182,7 +223,9 @@ def main() -> None:
         "model": args.model,
         "precision": meta.get("precision"),
         "quantized_engine": torch.backends.quantized.engine if meta.get("precision") == "int8" else "",
-        "runtime": "python TorchScript (torch.jit.load) " + torch.__version__,
+        "mode": args.mode,
+        "runtime": ("python eager nn.Module " if args.mode == "eager" else "python TorchScript (torch.jit.load) ")
+        + torch.__version__,
         "preprocess": "OpenCV " + cv2.__version__ if cv2 is not None else "PIL (python3-opencv not installed)",
         "threads": torch.get_num_threads(),
         "images": len(frames),

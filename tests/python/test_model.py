@@ -323,3 +323,30 @@ def test_beam_search_through_the_contract(tiny_script):
     b = beam_decode(m, img, beam=4, max_len=8, length_norm=False)
     if g[-1] == END and b[-1] == END:
         assert logprob(b) >= logprob(g) - 1e-5
+
+
+@pytest.mark.parametrize("model", ["tests/data/tiny_model.pt", "tests/data/tiny_model.int8.pt",
+                                   "models/lightweight_captioning_model.pt",
+                                   "models/lightweight_captioning_model.int8.pt",
+                                   "pruning_results/Pruning_epoch_1_checkpoint.pt"])
+def test_reference_pipeline_eager_and_script_caption_alike(model):
+    """The Python reference's eager mode (the seed's nn.Module, the file's weights; INT8 quantized at load)
+    must be the same model as the TorchScript file, or comparing their speed with edgecap's means nothing."""
+    import json
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = os.path.join(root, model)
+    if not os.path.exists(path):
+        pytest.skip(f"{model} not built")
+    out = {}
+    for mode in ("eager", "script"):
+        proc = subprocess.run([sys.executable, os.path.join(root, "tools", "reference_pipeline.py"), path,
+                               os.path.join(root, "samples", "scenes"), "--iterations", "16", "--warmup", "0",
+                               "--threads", "1", "--mode", mode, "--json"], capture_output=True, text=True,
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out[mode] = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["eager"]["mode"] == "eager" and "eager" in out["eager"]["runtime"]
+    assert len(out["eager"]["captions"]) == 16
+    assert out["eager"]["captions"] == out["script"]["captions"]
