@@ -161,8 +161,16 @@ def stats(model: Captioner) -> dict:
 
 
 def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr: float, batch: int,
-                        limit: int, log) -> float:
-    from train import augment, caption_table, lr_at, sample_captions
+                        limit: int, log, teacher: Captioner = None, distill: float = 0.0,
+                        temperature: float = 2.0, aux_weight: float = 0.0) -> float:
+    """One epoch of teacher forcing. With a teacher and distill > 0 the loss is
+    (1 - distill) * cross-entropy + distill * T^2 * KL(teacher || student) at temperature T over the
+    caption tokens (knowledge distillation from the unpruned model, same augmented images). With
+    aux_weight > 0 the training-only region classifier of tools/train.py (category and colour of the object
+    covering each encoder region) is added, with a fresh head for the pruned encoder width, so the encoder
+    that lost 30% of its channels gets the same dense recognition signal it was trained with. Returns the
+    mean cross-entropy per token."""
+    from train import COLOUR_WORDS, augment, aux_targets, caption_table, lr_at, sample_captions
     records = read_split(data, "train")
     images = load_images(data, "train", records, model.cfg.image_size, log=log)
     if limit:
@@ -173,7 +181,15 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
     N = len(records)
     perm = torch.randperm(N, generator=gen)
     choice = sample_captions(spans, gen)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    params = [{"params": list(model.parameters())}]
+    aux_head = None
+    if aux_weight > 0:
+        aux_cats = sorted({o["category"] for r in records for o in r["objects"]})
+        aux_cat, aux_col = aux_targets(records, aux_cats, sorted(COLOUR_WORDS), model.cfg.grid, model.cfg.image_size)
+        n_cat = len(aux_cats) + 1
+        aux_head = nn.Linear(model.cfg.encoder_dim, n_cat + len(COLOUR_WORDS) + 1)
+        params.append({"params": list(aux_head.parameters())})
+    opt = torch.optim.Adam(params, lr=lr)
     model.train()
     nb = math.ceil(N / batch)
     tot, ntok, t0 = 0.0, 0, time.time()
@@ -183,16 +199,32 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
         tokens = tokens[:, :int((tokens != PAD).sum(1).max())]
         for g in opt.param_groups:
             g["lr"] = lr_at(b, nb, lr, warmup=20)
-        logits, _ = model(augment(images[idx], gen), tokens)
+        x = augment(images[idx], gen)
+        state = model.encode(x)
+        logits, _ = model.teacher_forcing(state, tokens)
         target = tokens[:, 1:]
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=PAD)
+        ce = F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=PAD)
+        loss = ce
+        if teacher is not None and distill > 0:
+            with torch.no_grad():
+                t_logits, _ = teacher(x, tokens)
+            keep = (target != PAD).reshape(-1)
+            s_log = F.log_softmax(logits.reshape(-1, logits.size(-1))[keep] / temperature, dim=1)
+            t_prob = F.softmax(t_logits.reshape(-1, t_logits.size(-1))[keep] / temperature, dim=1)
+            kd = F.kl_div(s_log, t_prob, reduction="batchmean") * temperature ** 2
+            loss = (1 - distill) * ce + distill * kd
+        if aux_head is not None:
+            z = aux_head(state["feats"])
+            aux = (F.cross_entropy(z[..., :n_cat].reshape(-1, n_cat), aux_cat[idx].reshape(-1))
+                   + 0.5 * F.cross_entropy(z[..., n_cat:].reshape(-1, z.size(-1) - n_cat), aux_col[idx].reshape(-1)))
+            loss = loss + aux_weight * aux
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         opt.step()
         apply_masks(model, masks)
         n = int((target != PAD).sum())
-        tot, ntok = tot + float(loss) * n, ntok + n
+        tot, ntok = tot + float(ce) * n, ntok + n
         if b % 25 == 0 or b == nb - 1:
             rate = (time.time() - t0) / (b + 1)
             log(f"fine-tune batch {b + 1}/{nb} loss {tot / ntok:.3f} ETA {rate * (nb - b - 1) / 60:.1f} min")
@@ -216,6 +248,10 @@ def main() -> None:
                                                             "lightweight_captioning_model.pt"),
                     help="exported original, for the file size comparison")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--aux-weight", type=float, default=0.0,
+                    help="weight of the region classification loss (tools/train.py) during the fine-tune epoch")
+    ap.add_argument("--distill", type=float, default=0.0,
+                    help="weight of knowledge distillation from the unpruned model during the fine-tune epoch")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -235,7 +271,13 @@ def main() -> None:
     after_mag = stats(pruned)
     log(f"params {before['parameters']} -> {after_struct['parameters']} (structured) ; non-zero "
         f"{after_mag['nonzero_parameters']} after magnitude ; MACs {before['macs']} -> {after_struct['macs']}")
-    loss = fine_tune_one_epoch(pruned, masks, args.data, ckpt["vocab"], args.lr, args.batch, args.limit, log)
+    teacher = None
+    if args.distill > 0:
+        teacher = Captioner(ModelConfig(**ckpt["config"]))
+        teacher.load_state_dict(ckpt["model"])
+        teacher.eval()
+    loss = fine_tune_one_epoch(pruned, masks, args.data, ckpt["vocab"], args.lr, args.batch, args.limit, log,
+                               teacher=teacher, distill=args.distill, aux_weight=args.aux_weight)
     final = stats(pruned)
     os.makedirs(os.path.dirname(args.checkpoint_out), exist_ok=True)
     training = dict(ckpt.get("training", {}))
@@ -243,7 +285,8 @@ def main() -> None:
     from evaluate import dataset_categories
     from train import data_description, validate
     training["data"] = data_description(args.data)
-    training["fine_tune"] = {"epochs": 1, "lr": args.lr, "final_loss": loss}
+    training["fine_tune"] = {"epochs": 1, "lr": args.lr, "final_loss": loss, "distill": args.distill,
+                              "aux_weight": args.aux_weight}
     # The scores a file carries are its own: the original's validation scores (inherited from the
     # checkpoint) are replaced by the pruned model's, measured the same way (greedy, val split).
     training["original_scores"] = training.pop("scores", None)
