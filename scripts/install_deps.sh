@@ -24,6 +24,10 @@ packages=(
   xvfb xauth x11-utils tmux sox imagemagick
   # libFuzzer targets (scripts/fuzz.sh): clang and its sanitizer/fuzzer runtimes
   clang libclang-rt-14-dev
+  # training-data sources (tools/datagen; the same apt list as tools/install_data_sources.sh, which also
+  # fetches optional npm emoji styles): the python tests render scenes and train a smoke model from them
+  fonts-noto-color-emoji unicode-data tuxpaint-stamps-default sweethome3d-furniture mate-backgrounds
+  tuxpaint-data librsvg2-bin
 )
 
 missing=()

@@ -187,11 +187,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1,
                     help="intra-op threads; 1 measured 3-4x faster than 2 while the 2 cores are oversubscribed")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after N optimiser steps (testing)")
+    ap.add_argument("--runs-dir", default=os.path.join(repo_root(), "runs"),
+                    help="where runs/<name>/ (checkpoints, log) goes")
     args = ap.parse_args()
     if args.smoke:
         args.limit, args.epochs, args.val_limit = args.limit or 200, 15, 100
     torch.set_num_threads(args.threads)
-    run_dir = os.path.join(repo_root(), "runs", args.name)
+    run_dir = os.path.join(args.runs_dir, args.name)
     os.makedirs(run_dir, exist_ok=True)
     last_path, best_path = os.path.join(run_dir, "last.pt"), os.path.join(run_dir, "best.pt")
     log_path = os.path.join(run_dir, "log.jsonl")

@@ -1,0 +1,79 @@
+"""The whole model pipeline on a tiny dataset: generate scenes -> train (--smoke, stopped and resumed) ->
+export (FP32 + INT8, verified against eager) -> prune (structured + magnitude + fine-tune) -> evaluate.
+
+This is the "smoke configuration" of tools/train.py run for real (about 1-2 minutes on 2 cores): it checks
+that the tools work together and that training resumes where it stopped, not that the model is good.
+Needs the Debian data sources (scripts/install_deps.sh installs them); skipped without them.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOLS = os.path.join(REPO, "tools")
+sys.path.insert(0, os.path.join(TOOLS, "datagen"))
+import sources  # noqa: E402
+
+HAVE_SOURCES = os.path.exists(sources.EMOJI_FONT) and os.path.isdir(sources.TUXPAINT_DIR) \
+    and os.path.isdir(sources.SH3D_DIR)
+
+
+def run(args, timeout=600):
+    proc = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc.stdout
+
+
+@pytest.mark.skipif(not HAVE_SOURCES, reason="data sources not installed (scripts/install_deps.sh)")
+def test_generate_train_resume_export_prune_evaluate(tmp_path):
+    data, runs = tmp_path / "scenes", tmp_path / "runs"
+    run([os.path.join(TOOLS, "datagen", "generate_scenes.py"), "--out", str(data), "--train", "200", "--val",
+         "100", "--test", "20", "--size", "128", "--seed", "3", "--workers", "1"])
+    meta = json.loads((data / "meta.json").read_text())
+    assert meta["counts"] == {"train": 200, "val": 100, "test": 20} and meta["seed"] == 3
+
+    train = [os.path.join(TOOLS, "train.py"), "--name", "smoke", "--data", str(data), "--smoke",
+             "--runs-dir", str(runs), "--threads", "1"]
+    # Stop part-way through the second epoch (4 batches of 64 per epoch), then resume to the end.
+    out = run(train + ["--max-steps", "6"])
+    assert "--max-steps reached" in out
+    assert (runs / "smoke" / "last.pt").exists()
+    epochs_before = [json.loads(line)["epoch"] for line in (runs / "smoke" / "log.jsonl").read_text().splitlines()]
+    assert epochs_before == [1]
+    out = run(train + ["--resume"])
+    assert "resuming" in out and "epoch 1 batch 2" in out
+    epochs = [json.loads(line)["epoch"] for line in (runs / "smoke" / "log.jsonl").read_text().splitlines()]
+    assert epochs == list(range(1, 16)), epochs  # each epoch logged once: the resumed run did not redo epoch 1
+    best = runs / "smoke" / "best.pt"
+    assert best.exists()
+
+    model = tmp_path / "smoke_model.pt"
+    run([os.path.join(TOOLS, "export.py"), str(best), str(model), "--data", str(data)])
+    from common import check_contract
+    fp32 = check_contract(str(model))
+    int8 = check_contract(str(tmp_path / "smoke_model.int8.pt"))
+    assert fp32["precision"] == "fp32" and int8["precision"] == "int8"
+    assert os.path.getsize(tmp_path / "smoke_model.int8.pt") < 0.6 * os.path.getsize(model)
+
+    pruned = tmp_path / "pruned" / "P.pt"
+    out = run([os.path.join(TOOLS, "prune.py"), str(best), "--data", str(data), "--limit", "64",
+               "--checkpoint-out", str(tmp_path / "pruned" / "pruned.pt"), "--output", str(pruned),
+               "--original-file", str(model)])
+    report = json.loads((tmp_path / "pruned" / "pruning_report.json").read_text())
+    assert report["ratios"]["parameters"] <= 0.70 and report["ratios"]["macs"] <= 0.70
+    assert report["ratios"]["nonzero_parameters"] <= 0.63
+    pmeta = check_contract(str(pruned))
+    assert pmeta["variant"] == "pruned"
+    # the pruned file carries its own validation scores, not the original's
+    assert pmeta["training"]["scores"] != fp32["training"].get("scores")
+
+    result = tmp_path / "eval.json"
+    run([os.path.join(TOOLS, "evaluate.py"), str(model), "--data", str(data), "--split", "test", "--beam", "2",
+         "--out", str(result)])
+    scores = json.loads(result.read_text())
+    text = json.dumps(scores)
+    for key in ("bleu4", "object_recall", "count_accuracy", "colour_accuracy"):
+        assert key in text
