@@ -1,18 +1,19 @@
 #!/bin/sh
 # The whole model pipeline in one resumable command: data -> train -> prune -> export -> evaluate.
 #
-#   tools/build_models.sh                 # DATA=data/scenes by default
-#   DATA=data/scenes_v1.3 tools/build_models.sh
+#   tools/build_models.sh                 # DATA=data/scenes_v1.3 RUN=original EPOCHS=30 by default
 #
-# Every stage skips work whose output already exists (training resumes from runs/original/last.pt), so the
+# Every stage skips work whose output already exists (training resumes from runs/$RUN/last.pt), so the
 # script can be stopped (Ctrl-C / SIGTERM) and rerun. Long stages run under nice. Writes
 # models/lightweight_captioning_model{,.int8}.pt, pruning_results/Pruning_epoch_1_checkpoint{,.int8}.pt,
 # pruning_results/pruning_report.json and runs/eval/*.json.
 set -eu
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
-DATA=${DATA:-data/scenes}
-EPOCHS=${EPOCHS:-10}
+DATA=${DATA:-data/scenes_v1.3}
+EPOCHS=${EPOCHS:-30}
+RUN=${RUN:-original}
+BEST=runs/$RUN/best.pt
 ORIG=models/lightweight_captioning_model.pt
 PRUNED=pruning_results/Pruning_epoch_1_checkpoint.pt
 
@@ -24,16 +25,16 @@ if [ ! -s "$DATA/test.jsonl" ]; then
 fi
 
 echo "== 2/5 train (resumable)"
-nice $PY tools/train.py --name original --data "$DATA" --epochs "$EPOCHS" --resume
+nice $PY tools/train.py --name "$RUN" --data "$DATA" --epochs "$EPOCHS" --resume
 
 echo "== 3/5 export original"
-if [ ! -s "$ORIG" ] || [ runs/original/best.pt -nt "$ORIG" ]; then
-    $PY tools/export.py runs/original/best.pt "$ORIG" --data "$DATA"
+if [ ! -s "$ORIG" ] || [ "$BEST" -nt "$ORIG" ]; then
+    $PY tools/export.py "$BEST" "$ORIG" --data "$DATA"
 fi
 
 echo "== 4/5 prune + fine-tune + export pruned"
-if [ ! -s "$PRUNED" ] || [ runs/original/best.pt -nt "$PRUNED" ]; then
-    nice $PY tools/prune.py runs/original/best.pt --data "$DATA"
+if [ ! -s "$PRUNED" ] || [ "$BEST" -nt "$PRUNED" ]; then
+    nice $PY tools/prune.py "$BEST" --data "$DATA"
 fi
 
 echo "== 5/5 evaluate every variant on the held-out test split"
