@@ -19,6 +19,10 @@ struct LoadOptions {
   Device device = Device::kCPU;
   bool verify = true;    // run the contract check (trial encode + step) after loading
   bool optimize = true;  // FP32 on CPU: freeze + optimize_for_inference when it gives the same log-probs
+  // FP32 on CPU, architecture "cnn-attention-lstm": run the decoder step with ATen calls instead of the
+  // TorchScript interpreter when it gives the module's log-probs. The environment variable
+  // EDGECAP_NATIVE_STEP=0 turns it off too.
+  bool native_step = true;
 };
 
 struct LoadInfo {
@@ -28,6 +32,10 @@ struct LoadInfo {
   double load_ms = 0.0;          // torch::jit::load + conversion + verification + optimization
   std::string quantized_engine;  // engine in force while this model runs ("" if not INT8)
   bool optimized = false;        // the frozen, optimize_for_inference module is the one running
+  bool native_step = false;      // the decoder step runs as ATen calls, not through the interpreter
+  // Which decoder step runs, for the load summary: "native ATen (verified, max |Δ| 3.0e-07)" or
+  // "TorchScript (why the native step is not used)".
+  std::string decoder;
 };
 
 struct StageTimes {

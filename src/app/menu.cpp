@@ -148,6 +148,7 @@ std::string render_load_summary(const ModelEntry& model, Precision precision, co
                    info.load_ms, runtime.intra_op_threads,
                    info.quantized_engine.empty() ? "none (not INT8)" : info.quantized_engine,
                    runtime.torch_version);
+  if (!info.decoder.empty()) s += fmt::format("decoder step  {}\n", info.decoder);
   return s;
 }
 

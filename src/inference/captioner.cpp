@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +24,7 @@
 #include "edgecap/hash.h"
 #include "edgecap/preprocess.h"
 #include "edgecap/system_info.h"
+#include "native_step.h"
 #include "torch_runtime.h"
 
 namespace edgecap {
@@ -47,7 +50,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-using State = std::vector<std::pair<std::string, at::Tensor>>;
+using State = detail::StepState;
 
 constexpr const char* kMetadataFile = "edgecap.json";
 constexpr const char* kContract = " (docs/MODEL_CONTRACT.md)";
@@ -241,11 +244,13 @@ struct Captioner::Impl {
   torch::jit::Module module;
   c10::Device device{c10::kCPU};
   at::ScalarType input_type = at::kFloat;
+  std::unique_ptr<detail::NativeStep> native;  // set when the native step matched the module's
 
   State encode(const at::Tensor& image) { return to_state(module.get_method("encode")({image}), "encode"); }
 
   // One step: tokens [rows] int64 -> log-probs [rows, V] as float32 on the CPU, plus the new state.
   std::pair<at::Tensor, State> step(const std::vector<int64_t>& tokens, const State& state) {
+    if (native) return native->run(tokens, state);
     at::Tensor token_tensor = torch::from_blob(const_cast<int64_t*>(tokens.data()),
                                                {static_cast<int64_t>(tokens.size())}, at::kLong)
                                   .to(device);
@@ -266,25 +271,86 @@ struct Captioner::Impl {
   }
 
   // Greedy log-probs of a few steps on a fixed, non-blank image: enough to tell whether two modules
-  // compute the same function.
+  // compute the same function. With rows > 1 the rows start from different tokens (as beam search's do),
+  // each row then follows its own argmax. Returns [steps * rows, V].
+  at::Tensor probe_steps(int rows, int steps) {
+    c10::InferenceMode guard;
+    at::Tensor image = torch::linspace(-2.0, 2.0, 3 * meta.input.height * meta.input.width, at::kFloat)
+                           .reshape({1, 3, meta.input.height, meta.input.width})
+                           .to(device, input_type);
+    State state = encode(image);
+    if (rows > 1) {
+      const at::Tensor index = torch::zeros({rows}, at::kLong).to(device);
+      for (auto& entry : state) entry.second = entry.second.index_select(0, index);
+    }
+    const auto vocab = static_cast<int64_t>(meta.vocab.size());
+    std::vector<int64_t> tokens;
+    for (int r = 0; r < rows; ++r) tokens.push_back((meta.special.start + r) % vocab);
+    std::vector<at::Tensor> out;
+    for (int i = 0; i < steps; ++i) {
+      auto [log_probs, next] = step(tokens, state);
+      state = std::move(next);
+      out.push_back(log_probs);
+      const at::Tensor best = log_probs.argmax(1).contiguous();
+      tokens.assign(best.data_ptr<int64_t>(), best.data_ptr<int64_t>() + rows);
+    }
+    return torch::cat(out);
+  }
+
+  // The native step (native_step.h) for the shipped architecture, kept only when its log-probs stay within
+  // 1e-4 of the module's step and pick the same tokens, greedy and over 3 rows; else the module's step
+  // runs. `params` are the loaded module's (freeze folds them into the graph). Sets info.decoder.
+  void try_native_step(const detail::NamedTensors& params) {
+    std::string reason;
+    std::unique_ptr<detail::NativeStep> candidate =
+        detail::NativeStep::create(params, static_cast<int64_t>(meta.vocab.size()), reason);
+    if (!candidate) {
+      info.decoder = "TorchScript (no native step: " + reason + ")";
+      return;
+    }
+    float worst = 0.0f;
+    try {
+      for (const int rows : {1, 3}) {
+        const at::Tensor reference = probe_steps(rows, 6);
+        native = std::move(candidate);
+        at::Tensor got;
+        try {
+          got = probe_steps(rows, 6);
+        } catch (...) {
+          candidate = std::move(native);
+          throw;
+        }
+        candidate = std::move(native);
+        if (!reference.sizes().equals(got.sizes())) {
+          reason = "log-probs shaped " + shape_of(got) + " instead of " + shape_of(reference);
+        } else if (!reference.argmax(1).equal(got.argmax(1))) {
+          reason = "it picks other tokens than the module";
+        } else {
+          worst = std::max(worst, (reference - got).abs().max().item<float>());
+          if (!(worst <= 1e-4f))
+            reason = "its log-probs differ from the module's by " + std::to_string(worst);
+        }
+        if (!reason.empty()) break;
+      }
+    } catch (const c10::Error& e) {
+      reason = "the trial steps failed: " + torch_message(e);
+    }
+    if (!reason.empty()) {
+      info.decoder = "TorchScript (native step not used: " + reason + ")";
+      return;
+    }
+    native = std::move(candidate);
+    info.native_step = true;
+    char text[80];
+    std::snprintf(text, sizeof text, "native ATen (verified, max |\u0394| %.1e)", static_cast<double>(worst));
+    info.decoder = text;
+  }
+
   at::Tensor probe_log_probs(torch::jit::Module& candidate) {
     std::swap(module, candidate);
     at::Tensor out;
     try {
-      c10::InferenceMode guard;
-      at::Tensor image = torch::linspace(-2.0, 2.0, 3 * meta.input.height * meta.input.width, at::kFloat)
-                             .reshape({1, 3, meta.input.height, meta.input.width})
-                             .to(device, input_type);
-      State state = encode(image);
-      std::vector<at::Tensor> rows;
-      int64_t token = meta.special.start;
-      for (int i = 0; i < 4; ++i) {
-        auto [log_probs, next] = step({token}, state);
-        state = std::move(next);
-        rows.push_back(log_probs);
-        token = log_probs.argmax(1).item<int64_t>();
-      }
-      out = torch::cat(rows);
+      out = probe_steps(1, 4);
     } catch (...) {
       std::swap(module, candidate);
       throw;
@@ -396,6 +462,22 @@ Captioner::Captioner(const LoadOptions& options) : impl_(std::make_unique<Impl>(
     }
   }
   m.module.eval();
+  // The native step needs the loaded parameters; freeze (try_optimize) folds them into the graph.
+  detail::NamedTensors params;
+  const char* native_env = std::getenv("EDGECAP_NATIVE_STEP");
+  const bool native_wanted = options.native_step && !(native_env && std::string(native_env) == "0");
+  if (!native_wanted) {
+    m.info.decoder =
+        options.native_step ? "TorchScript (EDGECAP_NATIVE_STEP=0)" : "TorchScript (native step off)";
+  } else if (options.precision != Precision::kFP32) {
+    m.info.decoder = "TorchScript (the native step is FP32 only)";
+  } else if (options.device != Device::kCPU) {
+    m.info.decoder = "TorchScript (the native step is CPU only)";
+  } else if (m.meta.arch.name != "cnn-attention-lstm") {
+    m.info.decoder = "TorchScript (no native step for architecture '" + m.meta.arch.name + "')";
+  } else {
+    for (const auto& p : m.module.named_parameters(/*recurse=*/true)) params.emplace(p.name, p.value);
+  }
   try {
     if (options.precision == Precision::kBF16) {
       m.module.to(at::kBFloat16);
@@ -415,6 +497,7 @@ Captioner::Captioner(const LoadOptions& options) : impl_(std::make_unique<Impl>(
   if (options.optimize && options.precision == Precision::kFP32 && options.device == Device::kCPU) {
     m.info.optimized = m.try_optimize();
   }
+  if (m.info.decoder.empty()) m.try_native_step(params);
   m.info.load_ms = ms_since(start);
 }
 

@@ -171,6 +171,10 @@ TEST(MenuTest, LoadSummaryShowsDetectedSizes) {
   EXPECT_THAT(text, HasSubstr("42.3 ms"));
   EXPECT_THAT(text, HasSubstr("intra-op threads 2"));
   EXPECT_THAT(text, HasSubstr("quantized engine none"));
+  EXPECT_THAT(text, Not(HasSubstr("decoder step")));
+  info.decoder = "native ATen (verified, max |\u0394| 3.0e-07)";
+  EXPECT_THAT(render_load_summary(two_models(true)[0], Precision::kFP32, meta, info, runtime),
+              HasSubstr("decoder step  native ATen (verified"));
 }
 
 }  // namespace

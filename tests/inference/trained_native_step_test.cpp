@@ -1,0 +1,60 @@
+// Label `model`: the native decoder step against the module's TorchScript step on the trained models
+// (tools/build_models.sh), greedy and beam 3, on the 16 sample scenes. Skips when the models are absent.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include "edgecap/captioner.h"
+
+namespace edgecap {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string repo(const std::string& relative) { return std::string(EDGECAP_SOURCE_DIR) + "/" + relative; }
+
+LoadOptions options(const std::string& path, bool native) {
+  LoadOptions o;
+  o.path = path;
+  o.native_step = native;
+  return o;
+}
+
+void expect_same(const Caption& native, const Caption& script, const std::string& what) {
+  EXPECT_EQ(native.tokens, script.tokens) << what;
+  ASSERT_EQ(native.token_log_probs.size(), script.token_log_probs.size()) << what;
+  for (std::size_t i = 0; i < native.token_log_probs.size(); ++i)
+    EXPECT_NEAR(native.token_log_probs[i], script.token_log_probs[i], 1e-4) << what << " token " << i;
+}
+
+class TrainedNativeStep : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TrainedNativeStep, CaptionsTheSampleScenesAsTheTorchScriptStep) {
+  const std::string path = repo(GetParam());
+  if (!fs::is_regular_file(path)) GTEST_SKIP() << path << " is absent; build it with tools/build_models.sh";
+  std::vector<fs::path> scenes;
+  for (const auto& entry : fs::directory_iterator(repo("samples/scenes")))
+    if (entry.path().extension() == ".png") scenes.push_back(entry.path());
+  if (scenes.empty()) GTEST_SKIP() << "no sample scenes in samples/scenes";
+  Captioner native(options(path, true));
+  Captioner script(options(path, false));
+  ASSERT_TRUE(native.load_info().native_step) << native.load_info().decoder;
+  for (const fs::path& scene : scenes) {
+    const cv::Mat image = cv::imread(scene.string(), cv::IMREAD_COLOR);
+    ASSERT_FALSE(image.empty()) << scene;
+    for (int beam : {1, 3}) {
+      expect_same(native.caption(image, beam), script.caption(image, beam),
+                  scene.filename().string() + " beam " + std::to_string(beam));
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, TrainedNativeStep,
+                         ::testing::Values("models/lightweight_captioning_model.pt",
+                                           "pruning_results/Pruning_epoch_1_checkpoint.pt"));
+
+}  // namespace
+}  // namespace edgecap
