@@ -51,6 +51,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using State = detail::StepState;
+using detail::shape_of;
 
 constexpr const char* kMetadataFile = "edgecap.json";
 constexpr const char* kContract = " (docs/MODEL_CONTRACT.md)";
@@ -94,14 +95,6 @@ std::string first_line(const std::string& text) {
 }
 
 std::string torch_message(const c10::Error& e) { return first_line(e.what_without_backtrace()); }
-
-std::string shape_of(const at::Tensor& t) {
-  std::ostringstream out;
-  out << '[';
-  for (int64_t i = 0; i < t.dim(); ++i) out << (i ? ", " : "") << t.size(i);
-  out << ']';
-  return out.str();
-}
 
 void check_regular_file(const std::string& path) {
   std::error_code ec;

@@ -9,14 +9,6 @@ namespace edgecap::detail {
 
 namespace {
 
-std::string sizes_text(const at::Tensor& t) {
-  std::ostringstream out;
-  out << '[';
-  for (int64_t i = 0; i < t.dim(); ++i) out << (i ? ", " : "") << t.size(i);
-  out << ']';
-  return out.str();
-}
-
 bool has_sizes(const at::Tensor& t, std::initializer_list<int64_t> sizes) {
   return t.sizes().equals(at::IntArrayRef(sizes));
 }
@@ -73,6 +65,14 @@ const at::Tensor* find(const StepState& state, const char* key) {
 
 }  // namespace
 
+std::string shape_of(const at::Tensor& t) {
+  std::ostringstream out;
+  out << '[';
+  for (int64_t i = 0; i < t.dim(); ++i) out << (i ? ", " : "") << t.size(i);
+  out << ']';
+  return out.str();
+}
+
 std::unique_ptr<NativeStep> NativeStep::create(const NamedTensors& params, int64_t vocab,
                                                std::string& reason) {
   reason.clear();
@@ -99,7 +99,7 @@ std::unique_ptr<NativeStep> NativeStep::create(const NamedTensors& params, int64
   if (!reason.empty()) return nullptr;
 
   auto mismatch = [&](const char* name, const at::Tensor& t, const std::string& expected) {
-    reason = std::string(name) + " is " + sizes_text(t) + ", expected " + expected;
+    reason = std::string(name) + " is " + shape_of(t) + ", expected " + expected;
     return nullptr;
   };
   if (embedding.dim() != 2 || embedding.size(0) != vocab)

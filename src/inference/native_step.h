@@ -17,6 +17,9 @@ namespace edgecap::detail {
 using StepState = std::vector<std::pair<std::string, at::Tensor>>;
 using NamedTensors = std::map<std::string, at::Tensor>;
 
+// A tensor's sizes as "[1, 195]", for error messages (also used by the Captioner's contract checks).
+std::string shape_of(const at::Tensor& t);
+
 class NativeStep {
  public:
   // Builds the step from the module's named parameters (embedding.weight, dec_att.*, full_att.*,
