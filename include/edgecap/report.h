@@ -16,6 +16,7 @@ struct ReportContext {
   std::string sha256;
   int threads = 0;               // LibTorch intra-op threads
   std::string quantized_engine;  // "" when not INT8
+  std::string decoder;           // which decoder step runs (LoadInfo::decoder); "" = not reported
   std::string torch_version;
   double rss_mb = 0;
   double peak_rss_mb = 0;

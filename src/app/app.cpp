@@ -497,6 +497,7 @@ void App::print_report() {
   const RuntimeInfo runtime = runtime_info();
   context.threads = runtime.intra_op_threads;
   context.quantized_engine = info.quantized_engine;
+  context.decoder = info.decoder;
   context.torch_version = runtime.torch_version;
   const ProcessMemory memory = process_memory();
   context.rss_mb = memory.rss_mb;

@@ -79,6 +79,7 @@ std::string format_report(const PerformanceMonitor& monitor, const ReportContext
   r += fmt::format("Memory:     CPU RSS {:.1f} MB (peak {:.1f} MB), {}\n", c.rss_mb, c.peak_rss_mb, c.gpu);
   r += fmt::format("Runtime:    threads {} (intra-op), quantized engine {}, torch {}\n", c.threads,
                    c.quantized_engine.empty() ? "none (not INT8)" : c.quantized_engine, c.torch_version);
+  if (!c.decoder.empty()) r += fmt::format("Decoder:    {}\n", c.decoder);
   r += fmt::format("Cumulative: total inferences {}\n", monitor.inferences());
   r += spread_warning("model latency (last 30)", window);
   if (e2e) r += spread_warning("end-to-end latency", e2e->session());

@@ -92,6 +92,15 @@ TEST(ReportTest, EmptyMonitorAndSpeechOff) {
   EXPECT_THAT(r, HasSubstr("quantized engine none (not INT8)"));
   EXPECT_THAT(r, HasSubstr("total inferences 0"));
   EXPECT_THAT(r, Not(HasSubstr("WARNING")));
+  EXPECT_THAT(r, Not(HasSubstr("Decoder:")));  // not reported when the Captioner did not say
+}
+
+TEST(ReportTest, SaysWhichDecoderStepRuns) {
+  PerformanceMonitor monitor;
+  ReportContext c = context();
+  c.decoder = "native ATen (verified, max |diff| 1.9e-06)";
+  EXPECT_THAT(format_report(monitor, c),
+              HasSubstr("Decoder:    native ATen (verified, max |diff| 1.9e-06)\n"));
 }
 
 TEST(ReportTest, CaptionAndStatusLines) {
