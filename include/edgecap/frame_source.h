@@ -35,6 +35,9 @@ struct SourceOptions {
   bool paced = true;
   // Non-fatal problems (an unreadable image in a folder, a camera reconnecting). Empty = print to stderr.
   std::function<void(const std::string&)> on_warning;
+  // false: while a camera or stream is (re)opened, OpenCV's and FFmpeg's own log lines are silenced (a dead
+  // stream prints several per retry, every few seconds); edgecap's own message says what failed. -v sets it.
+  bool backend_logs = false;
 };
 
 class FrameSource {

@@ -212,6 +212,7 @@ std::optional<int> App::start() {
   // The source first: it fails fast (no camera), before the user answers any question.
   SourceOptions source_options;
   source_options.loop = config_.loop;
+  source_options.backend_logs = config_.verbose;
   source_ = open_source(config_.source, source_options);
   console_.line("Source: " + source_->describe());
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include <fmt/format.h>
+#include <opencv2/core/utils/logger.hpp>
 
 #include "edgecap/error.h"
 #include "sources.h"
@@ -12,6 +14,30 @@ namespace edgecap::detail {
 namespace {
 constexpr double kFirstBackoffS = 0.5;
 constexpr double kMaxBackoffS = 5.0;
+
+// FFmpeg's own log level: OpenCV reads OPENCV_FFMPEG_LOGLEVEL when it first initialises FFmpeg, i.e. on
+// the first open, so setting it before that (without overriding a user's own value) is in time; -8 is
+// AV_LOG_QUIET. Called from the constructors only (the opening thread, before the grab thread exists):
+// setenv must not race with other threads.
+void quiet_ffmpeg(bool backend_logs) {
+  if (!backend_logs) setenv("OPENCV_FFMPEG_LOGLEVEL", "-8", /*overwrite=*/0);
+}
+
+// Runs the opener with OpenCV's logging off unless backend logs are wanted.
+bool open_quietly(const CameraSource::Opener& opener, cv::VideoCapture& capture, bool backend_logs) {
+  if (backend_logs) return opener(capture);
+  namespace logging = cv::utils::logging;
+  const logging::LogLevel previous = logging::setLogLevel(logging::LOG_LEVEL_SILENT);
+  bool opened = false;
+  try {
+    opened = opener(capture);
+  } catch (...) {
+    logging::setLogLevel(previous);
+    throw;
+  }
+  logging::setLogLevel(previous);
+  return opened;
+}
 
 std::string describe_geometry(cv::VideoCapture& capture) {
   const int width = int(capture.get(cv::CAP_PROP_FRAME_WIDTH));
@@ -35,7 +61,8 @@ CameraSource::CameraSource(int index, const SourceOptions& options)
   opener_ = [index](cv::VideoCapture& capture) {
     return capture.open(index, cv::CAP_V4L2) || capture.open(index, cv::CAP_ANY);
   };
-  if (!opener_(capture_)) {
+  quiet_ffmpeg(options_.backend_logs);
+  if (!open_quietly(opener_, capture_, options_.backend_logs)) {
     throw SourceError(fmt::format(
         "camera {} ({}) exists but could not be opened (in use by another program, or no permission: "
         "check the 'video' group). Use --source demo, a video file, an image or a folder",
@@ -48,7 +75,8 @@ CameraSource::CameraSource(int index, const SourceOptions& options)
 
 CameraSource::CameraSource(std::string name, Opener opener, const SourceOptions& options)
     : name_(std::move(name)), opener_(std::move(opener)), options_(options) {
-  if (!opener_(capture_)) {
+  quiet_ffmpeg(options_.backend_logs);
+  if (!open_quietly(opener_, capture_, options_.backend_logs)) {
     throw SourceError(
         fmt::format("{} could not be opened. Use --source demo, a video file, an image or a folder", name_));
   }
@@ -105,7 +133,7 @@ void CameraSource::grab_loop() {
     }
     if (backoff_s == kFirstBackoffS) warn(options_, message);  // once per outage, not per retry
     backoff_s = std::min(backoff_s * 2.0, kMaxBackoffS);
-    if (opener_(capture_)) {
+    if (open_quietly(opener_, capture_, options_.backend_logs)) {
       capture_.set(cv::CAP_PROP_BUFFERSIZE, 1);
       std::string geometry = describe_geometry(capture_);
       std::lock_guard<std::mutex> lock(mutex_);
