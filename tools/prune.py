@@ -170,7 +170,7 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
     covering each encoder region) is added, with a fresh head for the pruned encoder width, so the encoder
     that lost 30% of its channels gets the same dense recognition signal it was trained with. Returns the
     mean cross-entropy per token."""
-    from train import COLOUR_WORDS, augment, aux_targets, caption_table, lr_at, sample_captions
+    from train import COLOUR_WORDS, augment, aux_loss, aux_targets, caption_table, lr_at, sample_captions
     records = read_split(data, "train")
     images = load_images(data, "train", records, model.cfg.image_size, log=log)
     if limit:
@@ -215,9 +215,7 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
             loss = (1 - distill) * ce + distill * kd
         if aux_head is not None:
             z = aux_head(state["feats"])
-            aux = (F.cross_entropy(z[..., :n_cat].reshape(-1, n_cat), aux_cat[idx].reshape(-1))
-                   + 0.5 * F.cross_entropy(z[..., n_cat:].reshape(-1, z.size(-1) - n_cat), aux_col[idx].reshape(-1)))
-            loss = loss + aux_weight * aux
+            loss = loss + aux_weight * aux_loss(z, n_cat, aux_cat[idx], aux_col[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -282,7 +280,6 @@ def main() -> None:
     final = stats(pruned)
     os.makedirs(os.path.dirname(args.checkpoint_out), exist_ok=True)
     training = dict(ckpt.get("training", {}))
-    from common import load_images, read_split
     from evaluate import dataset_categories
     from train import data_description, validate
     training["data"] = data_description(args.data)
@@ -294,7 +291,6 @@ def main() -> None:
     val_records = read_split(args.data, "val")
     val_images = load_images(args.data, "val", val_records, pruned.cfg.image_size, log=log)
     categories = dataset_categories(args.data, read_split(args.data, "train"))
-    pruned.eval()
     training["scores"], examples = validate(pruned, val_images, val_records, categories, ckpt["vocab"])
     pruned.eval()  # validate() leaves the model in training mode
     log(f"pruned val: object recall {training['scores']['object_recall']:.3f}, BLEU-4 "

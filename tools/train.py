@@ -111,6 +111,12 @@ def aux_targets(records, categories, colours, grid, image_size):
     return cat_t, col_t
 
 
+def aux_loss(z: torch.Tensor, n_cat: int, cat_t: torch.Tensor, col_t: torch.Tensor) -> torch.Tensor:
+    """The region classifier's loss: z [B, R, cats+1 + colours+1] against the targets of aux_targets."""
+    return (F.cross_entropy(z[..., :n_cat].reshape(-1, n_cat), cat_t.reshape(-1))
+            + 0.5 * F.cross_entropy(z[..., n_cat:].reshape(-1, z.size(-1) - n_cat), col_t.reshape(-1)))
+
+
 def augment(x_u8: torch.Tensor, gen: torch.Generator, max_shift: int = 6) -> torch.Tensor:
     """uint8 [B,3,S,S] -> normalised float with a random shift per batch and photometric jitter per image."""
     x = normalise(x_u8)
@@ -292,8 +298,7 @@ def main() -> None:
             target = tokens[:, 1:]
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=PAD)
             z = aux_head(state["feats"])                                   # [B, R, cats+1 + colours+1]
-            aux = (F.cross_entropy(z[..., :n_cat].reshape(-1, n_cat), aux_cat[idx].reshape(-1))
-                   + 0.5 * F.cross_entropy(z[..., n_cat:].reshape(-1, z.size(-1) - n_cat), aux_col[idx].reshape(-1)))
+            aux = aux_loss(z, n_cat, aux_cat[idx], aux_col[idx])
             mask = (target != PAD).float().unsqueeze(2)
             att_reg = (((1.0 - (alphas * mask).sum(1) * (alphas.size(2) / mask.sum(1).clamp(min=1))) ** 2)
                        .mean()) if args.att_reg else torch.zeros(())
