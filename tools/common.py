@@ -89,8 +89,30 @@ def save_scripted(module: torch.jit.ScriptModule, path: str, metadata: Optional[
     torch.jit.save(module, path, _extra_files=extra)
 
 
+def read_metadata(path: str) -> dict:
+    """edgecap.json straight from the TorchScript zip, without loading the module ({} when absent)."""
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.endswith("/extra/" + METADATA_NAME):
+                return json.loads(z.read(name))
+    return {}
+
+
+def select_engine_for(path: str) -> None:
+    """Select the quantized engine an INT8 file names BEFORE loading it: its packed weights are packed for
+    the engine in force at load time (another engine's packing runs, several times slower)."""
+    try:
+        early = read_metadata(path)
+    except (OSError, ValueError):
+        return  # torch.jit.load reports the problem
+    if early.get("precision") == "int8":
+        torch.backends.quantized.engine = early.get("quantized_engine", "qnnpack")
+
+
 def load_scripted(path: str) -> Tuple[torch.jit.ScriptModule, dict]:
     """Load a model file and its metadata (raises ValueError when the metadata is missing or bad)."""
+    select_engine_for(path)
     extra = {METADATA_NAME: ""}
     module = torch.jit.load(path, map_location="cpu", _extra_files=extra)
     module.eval()
@@ -101,8 +123,6 @@ def load_scripted(path: str) -> Tuple[torch.jit.ScriptModule, dict]:
         meta = json.loads(text)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: {METADATA_NAME} is not valid JSON ({e})")
-    if meta.get("precision") == "int8":
-        torch.backends.quantized.engine = meta.get("quantized_engine", "qnnpack")
     return module, meta
 
 

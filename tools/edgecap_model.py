@@ -133,6 +133,37 @@ def fold_batchnorm(model: Captioner) -> Captioner:
     return model
 
 
+
+# ---- INT8 -------------------------------------------------------------------------------------------
+INT8_ENGINE = "onednn"
+INT8_DETAIL = ("static INT8 encoder (Conv+ReLU fused, per-channel weights, activations calibrated on "
+               "training images), dynamic INT8 Linear and LSTMCell")
+
+
+def quantize_int8(folded: Captioner, calibration: Tensor, engine: str = INT8_ENGINE) -> nn.Module:
+    """The INT8 model of a BatchNorm-folded FP32 Captioner: the convolutional encoder quantized statically
+    (QuantStub -> fused Conv+ReLU blocks -> DeQuantStub; observers fed `calibration`, normalised images
+    [N, 3, H, W]) and every Linear and the LSTMCell quantized dynamically (int8 weights, activations
+    quantized per call). Sets torch.backends.quantized.engine to `engine`: the packed weights belong to it."""
+    import copy
+    import torch.ao.quantization as tq
+    torch.backends.quantized.engine = engine
+    q = copy.deepcopy(folded).eval()
+    blocks = list(q.encoder)
+    for block in blocks:
+        if not isinstance(block[1], nn.Identity):
+            raise ValueError("quantize_int8 needs a BatchNorm-folded model (fold_batchnorm)")
+        tq.fuse_modules(block, [["0", "2"]], inplace=True)
+    q.encoder = nn.Sequential(tq.QuantStub(), *blocks, tq.DeQuantStub())
+    q.encoder.qconfig = tq.get_default_qconfig(engine)
+    tq.prepare(q.encoder, inplace=True)
+    with torch.no_grad():
+        for chunk in calibration.split(64):
+            q.encoder(chunk)
+    tq.convert(q.encoder, inplace=True)
+    return tq.quantize_dynamic(q, {nn.Linear, nn.LSTMCell}, dtype=torch.qint8)
+
+
 # ---- counting ---------------------------------------------------------------------------------------
 def count_parameters(model: nn.Module) -> Tuple[int, int]:
     """(parameters, non-zero parameters). Works for eager float models."""
@@ -163,3 +194,32 @@ def count_macs(cfg: ModelConfig, steps: int = 15) -> Dict[str, int]:
             + D * V)                                   # output layer
     return {"encode": conv + encode_linear, "step": step, "steps": steps,
             "total": conv + encode_linear + steps * step}
+
+
+def copy_int8_weights(dst: nn.Module, src) -> None:
+    """Give `dst` (an eager model from quantize_int8 of the same architecture) the weights of `src`, a
+    loaded INT8 TorchScript file. ScriptModule.state_dict() holds plain tensors only, not the packed int8
+    weights, so those are unpacked module by module."""
+    import torch.nn.intrinsic.quantized as nniq
+    import torch.nn.quantized as nnq
+    import torch.nn.quantized.dynamic as nnqd
+    plain = src.state_dict()
+    own = dict(dst.named_parameters())
+    own.update(dst.named_buffers())
+    with torch.no_grad():
+        for name, tensor in plain.items():
+            if name not in own or own[name].shape != tensor.shape:
+                raise ValueError(f"INT8 file and model differ at {name}")
+            own[name].copy_(tensor)
+    for name, mod in dst.named_modules():
+        s = src
+        for part in name.split(".") if name else []:
+            s = getattr(s, part)
+        if isinstance(mod, (nniq.ConvReLU2d, nnq.Conv2d)):
+            mod.set_weight_bias(*torch.ops.quantized.conv2d_unpack(s._packed_params))
+            mod.scale, mod.zero_point = float(s.scale), int(s.zero_point)
+        elif isinstance(mod, nnqd.Linear):
+            mod.set_weight_bias(*s._packed_params._weight_bias())
+        elif isinstance(mod, nnqd.LSTMCell):
+            mod._packed_weight_ih, mod._packed_weight_hh = s._packed_weight_ih, s._packed_weight_hh
+            mod.bias_ih, mod.bias_hh = s.bias_ih, s.bias_hh

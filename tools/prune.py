@@ -257,7 +257,7 @@ def main() -> None:
     def log(msg):
         print(time.strftime("%H:%M:%S"), msg, flush=True)
 
-    from export import export_model
+    from export import calibration_images, export_model
     ckpt = torch.load(args.checkpoint, map_location="cpu")
     original = Captioner(ModelConfig(**ckpt["config"]))
     original.load_state_dict(ckpt["model"])
@@ -298,8 +298,10 @@ def main() -> None:
     torch.save({"model": pruned.state_dict(), "config": pruned.cfg.to_dict(), "vocab": ckpt["vocab"],
                 "variant": "pruned", "variant_detail": DETAIL, "training": training,
                 "source_checkpoint": os.path.abspath(args.checkpoint)}, args.checkpoint_out)
+    calibration, calibration_detail = calibration_images(args.data, pruned.cfg.image_size)
     summary = export_model(pruned, ckpt["vocab"], args.output, variant="pruned", variant_detail=DETAIL,
-                           training=training, log=log)
+                           training=training, calibration=calibration, calibration_detail=calibration_detail,
+                           log=log)
     report = {"before": before, "after_structured": after_struct, "after_magnitude": after_mag,
               "final": final, "fine_tune_loss": loss,
               "ratios": {"parameters": final["parameters"] / before["parameters"],

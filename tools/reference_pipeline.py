@@ -7,9 +7,9 @@
 What runs (--mode):
   eager (default): the seed's way -- a PyTorch eager nn.Module (tools/edgecap_model.Captioner, BatchNorm
     folded as in the export) holding the SAME weights as the file (its state_dict, loaded into the module),
-    called from Python; for an *.int8.pt file the FP32 sibling's weights are dynamically quantized at load
-    (torch.quantization.quantize_dynamic on Linear and LSTMCell with the quantized engine the INT8 file
-    names, selected first), as the seed's apply_dynamic_quantization() does.
+    called from Python; for an *.int8.pt file the eager INT8 structure the export made
+    (edgecap_model.quantize_int8: static INT8 encoder, dynamic INT8 Linear/LSTMCell, the engine the file
+    names) given the file's own int8 weights and quantization parameters.
   script: the same TorchScript file edgecap loads, through torch.jit.load (for an INT8 file the quantized
     engine named in its metadata is selected before loading, as edgecap does), its encode/step called
     from Python -- what a Python app shipping this file would do; the stricter comparison.
@@ -41,16 +41,6 @@ def seconds_since_process_start() -> float:
     return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
-def read_metadata(path: str) -> dict:
-    """edgecap.json straight from the TorchScript zip, without loading the module."""
-    import zipfile
-    with zipfile.ZipFile(path) as z:
-        for name in z.namelist():
-            if name.endswith("/extra/edgecap.json"):
-                return json.loads(z.read(name))
-    return {}
-
-
 def read_bgr(path: str, cv2, np):
     """An 8-bit BGR frame as OpenCV delivers it (the seed's camera frames), or None."""
     if cv2 is not None:
@@ -64,27 +54,27 @@ def read_bgr(path: str, cv2, np):
 
 
 def load_eager(path: str, meta: dict):
-    """(eager nn.Module, metadata) with the weights of `path`; INT8 quantizes the FP32 sibling at load."""
+    """(eager nn.Module, metadata) holding the weights of `path`. FP32: the file's state_dict loaded into
+    a BatchNorm-folded Captioner. INT8: the same structure the export quantized (quantize_int8: static
+    INT8 encoder, dynamic INT8 Linear/LSTMCell), given the file's own int8 weights and quantization
+    parameters -- the eager model of exactly what the file holds."""
     import torch
-    from edgecap_model import Captioner, ModelConfig, fold_batchnorm
-    int8 = meta.get("precision") == "int8"
-    fp32_path = path[:-len(".int8.pt")] + ".pt" if int8 and path.endswith(".int8.pt") else path
-    if int8 and fp32_path == path:
-        sys.exit(f"{path}: eager INT8 quantizes the FP32 weights, but this file is not named *.int8.pt "
-                 "(use --mode script)")
-    fp32_meta = read_metadata(fp32_path)
-    arch = fp32_meta["architecture"]
-    cfg = ModelConfig(vocab_size=len(fp32_meta["vocab"]), conv_channels=list(arch["conv_channels"]),
+    from edgecap_model import Captioner, ModelConfig, copy_int8_weights, fold_batchnorm, quantize_int8
+    arch = meta["architecture"]
+    cfg = ModelConfig(vocab_size=len(meta["vocab"]), conv_channels=list(arch["conv_channels"]),
                       conv_strides=list(arch["conv_strides"]), embed_dim=arch["embed_dim"],
                       attention_dim=arch["attention_dim"], decoder_dim=arch["decoder_dim"],
-                      image_size=fp32_meta["input"]["height"])
+                      image_size=meta["input"]["height"])
     model = fold_batchnorm(Captioner(cfg)).eval()
-    # strict: every tensor of the file must land in the module, or this is not the same model
-    model.load_state_dict(torch.jit.load(fp32_path, map_location="cpu").state_dict(), strict=True)
-    if int8:
-        model = torch.quantization.quantize_dynamic(model, {torch.nn.Linear, torch.nn.LSTMCell},
-                                                    dtype=torch.qint8)
-    return model, fp32_meta if not int8 else dict(fp32_meta, precision="int8")
+    scripted = torch.jit.load(path, map_location="cpu")
+    if meta.get("precision") == "int8":
+        size = cfg.image_size
+        model = quantize_int8(model, torch.zeros(1, 3, size, size), meta.get("quantized_engine", "onednn"))
+        copy_int8_weights(model, scripted)
+    else:
+        # strict: every tensor of the file must land in the module, or this is not the same model
+        model.load_state_dict(scripted.state_dict(), strict=True)
+    return model.eval(), meta
 
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
@@ -129,7 +119,7 @@ def main() -> None:
     import torch
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from common import load_scripted
+    from common import load_scripted, read_metadata, select_engine_for
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -138,8 +128,7 @@ def main() -> None:
     # afterwards (as common.load_scripted does) leaves INT8 several times slower. edgecap selects it first,
     # and so does the seed before quantizing, so the reference does too.
     early = read_metadata(args.model)
-    if early.get("precision") == "int8":
-        torch.backends.quantized.engine = early.get("quantized_engine", "qnnpack")
+    select_engine_for(args.model)
     if args.mode == "eager":
         module, meta = load_eager(args.model, early)
     else:

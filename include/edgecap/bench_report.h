@@ -27,6 +27,7 @@ struct BenchEnvironment {
   std::string torch_version;
   std::string quantized_engine;  // engine in force for the INT8 variants ("" when none ran)
   std::string blas_library;
+  int blas_threads = -1;  // OpenBLAS's own pool as it ran (-1: not OpenBLAS)
   std::string build_type;
   std::string compiler;
   std::string device;  // "cpu" | "cuda"
@@ -61,6 +62,7 @@ struct VariantResult {
   int64_t nonzero_parameters = 0;
   int64_t macs = 0;
 
+  std::string decoder;  // which decoder step ran (LoadInfo::decoder)
   double load_ms = 0;
   double first_inference_ms = 0;  // first caption after loading, before any warm-up
   Summary latency;                // model latency per caption (preprocess + encode + decode), ms

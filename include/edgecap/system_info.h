@@ -19,6 +19,10 @@ int physical_cores();
 // "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3" (the folder names Debian's alternative);
 // "" when no BLAS is loaded yet (LibTorch maps it when the first model loads).
 std::string blas_library();
+// OpenBLAS's own thread pool (separate from LibTorch's intra-op threads): its size, or -1 when the BLAS in
+// this process is not OpenBLAS; set_blas_threads returns false there.
+int blas_threads();
+bool set_blas_threads(int threads);
 // $DISPLAY is set and an X connection opens (libX11 is dlopen'ed, not linked; without it, the local X
 // socket must exist). False on a headless box: the app falls back to the terminal.
 bool display_available();

@@ -263,6 +263,7 @@ class Sweep {
       v.file_bytes = info.file_bytes;
       v.sha256 = info.sha256;
       v.load_ms = info.load_ms;
+      v.decoder = info.decoder;
       v.parameters = meta.parameters;
       v.nonzero_parameters = meta.nonzero_parameters;
       v.macs = meta.macs;
@@ -483,6 +484,7 @@ int run_bench(const Config& config, std::ostream& out) {
   env.quantized_engine = sweep.quantized_engine();
   // Read after the sweep: LibTorch maps its BLAS lazily, at the first model's first matrix multiply.
   env.blas_library = blas_library();
+  env.blas_threads = blas_threads();
   if (config.device == Device::kCUDA) {
     result.warnings.push_back(
         "GPU memory is not measured yet (n/a): the captioner does not expose CUDA "

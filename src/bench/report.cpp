@@ -114,7 +114,7 @@ std::vector<std::vector<std::string>> speed_rows(const BenchResult& r) {
 }
 
 std::vector<std::string> stage_header() {
-  return {"variant", "preprocess ms", "encode ms", "decode ms", "tokens/caption", "ms/token"};
+  return {"variant", "preprocess ms", "encode ms", "decode ms", "tokens/caption", "ms/token", "decoder step"};
 }
 std::vector<std::vector<std::string>> stage_rows(const BenchResult& r) {
   std::vector<std::vector<std::string>> rows;
@@ -122,7 +122,8 @@ std::vector<std::vector<std::string>> stage_rows(const BenchResult& r) {
     if (!measured(v)) continue;
     double per_token = v.mean_tokens > 0 ? v.decode.mean / v.mean_tokens : 0.0;
     rows.push_back({variant_label(v), ms(v.preprocess.mean), ms(v.encode.mean), ms(v.decode.mean),
-                    fmt::format("{:.1f}", v.mean_tokens), fmt::format("{:.3f}", per_token)});
+                    fmt::format("{:.1f}", v.mean_tokens), fmt::format("{:.3f}", per_token),
+                    v.decoder.empty() ? std::string("n/a") : v.decoder});
   }
   return rows;
 }
@@ -170,7 +171,9 @@ std::vector<std::string> environment_lines(const BenchEnvironment& e) {
                   or_na(e.torch_version), e.intra_op_threads,
                   e.omp_num_threads.empty() ? "unset" : e.omp_num_threads,
                   e.openblas_num_threads.empty() ? "unset" : e.openblas_num_threads),
-      fmt::format("quantized engine {}, BLAS {}", or_na(e.quantized_engine), or_na(e.blas_library)),
+      fmt::format("quantized engine {}, BLAS {} ({})", or_na(e.quantized_engine), or_na(e.blas_library),
+                  e.blas_threads > 0 ? fmt::format("{} thread{}", e.blas_threads, e.blas_threads == 1 ? "" : "s")
+                                     : std::string("threads n/a")),
       fmt::format("images {} ({} images, ground truth {}), warm-up {}, iterations {} per variant, beam {}",
                   or_na(e.images), e.image_count, e.has_references ? "yes" : "no", e.warmup, e.iterations,
                   e.beam),
@@ -330,6 +333,7 @@ std::string format_csv(const BenchResult& result) {
                                            "nonzero_parameters",
                                            "macs",
                                            "load_ms",
+                                           "decoder",
                                            "first_inference_ms",
                                            "latency_mean_ms",
                                            "latency_median_ms",
@@ -379,6 +383,7 @@ std::string format_csv(const BenchResult& result) {
                                     m ? std::to_string(v.nonzero_parameters) : "",
                                     m ? std::to_string(v.macs) : "",
                                     mnum(v.load_ms),
+                                    m ? v.decoder : "",
                                     mnum(v.first_inference_ms),
                                     mnum(v.latency.mean),
                                     mnum(v.latency.median),
@@ -442,6 +447,7 @@ std::string format_json(const BenchResult& result) {
                       {"torch_version", e.torch_version},
                       {"quantized_engine", e.quantized_engine},
                       {"blas_library", e.blas_library},
+                      {"blas_threads", e.blas_threads},
                       {"build_type", e.build_type},
                       {"compiler", e.compiler},
                       {"device", e.device},
@@ -467,6 +473,7 @@ std::string format_json(const BenchResult& result) {
       jv["nonzero_parameters"] = v.nonzero_parameters;
       jv["macs"] = v.macs;
       jv["load_ms"] = v.load_ms;
+      jv["decoder"] = v.decoder;
       jv["first_inference_ms"] = v.first_inference_ms;
       jv["latency_ms"] = summary_json(v.latency);
       jv["high_variance"] = spread_too_wide(v.latency);

@@ -152,12 +152,12 @@ ModelMetadata parse_for(const std::string& path, const std::string& text) {
 
 // Dynamic INT8 kernels come from the global quantized engine, and the packed weights are built for the
 // engine in force when the file is loaded, so it is set first. The file's own engine wins when this build
-// has it; then qnnpack (what tools/export.py targets), then onednn.
+// has it; then onednn (what tools/export.py targets), then qnnpack.
 std::string select_quantized_engine(const ModelMetadata& meta) {
   const std::vector<std::string> supported = detail::quantized_engines();
   std::vector<std::string> wanted;
   if (!meta.quantized_engine.empty()) wanted.push_back(meta.quantized_engine);
-  wanted.insert(wanted.end(), {"qnnpack", "onednn"});
+  wanted.insert(wanted.end(), {"onednn", "qnnpack"});
   for (const std::string& name : wanted) {
     if (std::find(supported.begin(), supported.end(), name) == supported.end()) continue;
     const at::QEngine engine = name == "qnnpack"  ? at::QEngine::QNNPACK
@@ -291,8 +291,9 @@ struct Captioner::Impl {
   }
 
   // The native step (native_step.h) for the shipped architecture, kept only when its log-probs stay within
-  // 1e-4 of the module's step and pick the same tokens, greedy and over 3 rows; else the module's step
-  // runs. `params` are the loaded module's (freeze folds them into the graph). Sets info.decoder.
+  // its tolerance of the module's step (FP32 1e-4, INT8 0.1: native_step_int8.cpp says why) and pick the same tokens, greedy and over
+  // 3 rows; else the module's step runs. `params` are the loaded module's (freeze folds them into the
+  // graph). Sets info.decoder.
   void try_native_step(const detail::NamedTensors& params) {
     std::string reason;
     std::unique_ptr<detail::NativeStep> candidate =
@@ -320,7 +321,7 @@ struct Captioner::Impl {
           reason = "it picks other tokens than the module";
         } else {
           worst = std::max(worst, (reference - got).abs().max().item<float>());
-          if (!(worst <= 1e-4f))
+          if (!(worst <= candidate->tolerance()))
             reason = "its log-probs differ from the module's by " + std::to_string(worst);
         }
         if (!reason.empty()) break;
@@ -332,11 +333,11 @@ struct Captioner::Impl {
       info.decoder = "TorchScript (native step not used: " + reason + ")";
       return;
     }
+    char text[48];
+    std::snprintf(text, sizeof text, " (verified, max |\u0394| %.1e)", static_cast<double>(worst));
+    info.decoder = "native " + candidate->kind() + text;
     native = std::move(candidate);
     info.native_step = true;
-    char text[80];
-    std::snprintf(text, sizeof text, "native ATen (verified, max |\u0394| %.1e)", static_cast<double>(worst));
-    info.decoder = text;
   }
 
   at::Tensor probe_log_probs(torch::jit::Module& candidate) {
@@ -462,12 +463,21 @@ Captioner::Captioner(const LoadOptions& options) : impl_(std::make_unique<Impl>(
   if (!native_wanted) {
     m.info.decoder =
         options.native_step ? "TorchScript (EDGECAP_NATIVE_STEP=0)" : "TorchScript (native step off)";
-  } else if (options.precision != Precision::kFP32) {
-    m.info.decoder = "TorchScript (the native step is FP32 only)";
+  } else if (options.precision != Precision::kFP32 && options.precision != Precision::kINT8) {
+    m.info.decoder = "TorchScript (the native step is FP32 and INT8 only)";
   } else if (options.device != Device::kCPU) {
     m.info.decoder = "TorchScript (the native step is CPU only)";
   } else if (m.meta.arch.name != "cnn-attention-lstm") {
     m.info.decoder = "TorchScript (no native step for architecture '" + m.meta.arch.name + "')";
+  } else if (options.precision == Precision::kINT8 && m.info.quantized_engine != "onednn") {
+    // qnnpack quantizes its inputs its own way (no reduce_range, other rounding): the native step's
+    // arithmetic is onednn's, checked against it in tests/inference/int8_linear_test.cpp.
+    m.info.decoder = "TorchScript (the native INT8 step follows onednn; this file runs on " +
+                     m.info.quantized_engine + ")";
+  } else if (options.precision == Precision::kINT8) {
+    std::string reason;
+    params = detail::unpack_int8_decoder(m.module, reason);
+    if (params.empty()) m.info.decoder = "TorchScript (no native step: " + reason + ")";
   } else {
     for (const auto& p : m.module.named_parameters(/*recurse=*/true)) params.emplace(p.name, p.value);
   }
@@ -620,7 +630,13 @@ void configure_threads(int threads) {
       // Already started by someone else: keep whatever is in force.
     }
   });
-  at::set_num_threads(threads > 0 ? threads : default_thread_count());
+  const int n = threads > 0 ? threads : default_thread_count();
+  at::set_num_threads(n);
+  // OpenBLAS keeps a pool of its own, one thread per core unless OPENBLAS_NUM_THREADS says otherwise, and
+  // the native FP32 step's gemv calls go to it: on 2 cores with one busy, its second thread made every
+  // decoder step ~12x slower (0.78 vs 0.065 ms, docs/BENCHMARKS.md "Threads and BLAS"). It gets the
+  // intra-op count too, unless the user set OPENBLAS_NUM_THREADS.
+  if (!std::getenv("OPENBLAS_NUM_THREADS")) set_blas_threads(n);
 }
 
 }  // namespace edgecap

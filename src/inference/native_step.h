@@ -1,8 +1,10 @@
 #pragma once
 // The decoder step of the shipped architecture ("cnn-attention-lstm", tools/edgecap_model.py) run with
-// ATen calls instead of the TorchScript interpreter: at these sizes the interpreter's per-operator cost
-// is most of a step (docs/BENCHMARKS.md "Where the time goes"). Internal to edgecap_inference; the
-// Captioner builds it for FP32 CPU modules only and uses it only after it matched the module's own step.
+// plain C++ and ATen calls instead of the TorchScript interpreter: at these sizes the interpreter's
+// per-operator cost is most of a step (docs/BENCHMARKS.md "Where the time goes"). Two implementations:
+// FP32 (float weights, BLAS products) and INT8 (the int8 weights of a dynamic-quantized file, products in
+// int8 as LibTorch's quantized::linear_dynamic does them, int8_linear.h). Internal to edgecap_inference;
+// the Captioner builds one for CPU modules and uses it only after it matched the module's own step.
 #include <map>
 #include <memory>
 #include <string>
@@ -10,6 +12,10 @@
 #include <vector>
 
 #include <ATen/ATen.h>
+
+namespace torch::jit {
+struct Module;
+}
 
 namespace edgecap::detail {
 
@@ -20,34 +26,54 @@ using NamedTensors = std::map<std::string, at::Tensor>;
 // A tensor's sizes as "[1, 195]", for error messages (also used by the Captioner's contract checks).
 std::string shape_of(const at::Tensor& t);
 
+// The decoder's sizes, read from its weights' shapes.
+struct StepDims {
+  int64_t vocab = 0, embed = 0, attention = 0, encoder = 0, decoder = 0;
+};
+
 class NativeStep {
  public:
-  // Builds the step from the module's named parameters (embedding.weight, dec_att.*, full_att.*,
-  // f_beta.*, lstm.{weight_ih,weight_hh,bias_ih,bias_hh}, fc.*). Returns nullptr and says why in `reason`
-  // when one is missing, is not a float32 CPU tensor, or the shapes do not fit together and `vocab`.
+  virtual ~NativeStep() = default;
+
+  // Builds the step from the module's decoder weights: embedding.weight, dec_att.*, full_att.*, f_beta.*,
+  // lstm.{weight_ih,weight_hh,bias_ih,bias_hh}, fc.*. All weights float32: the FP32 step. All weight
+  // matrices int8 (qint8 tensors with zero point 0, per-tensor or per-row scales; what a dynamic-quantized
+  // module's packed weights unpack to) and the rest float32: the INT8 step. Returns nullptr and says why
+  // in `reason` when one is missing, of another type, or the shapes do not fit together and `vocab`.
   static std::unique_ptr<NativeStep> create(const NamedTensors& params, int64_t vocab, std::string& reason);
 
   // Same contract as the module's step: tokens [B] -> log-probs [B, V] (float32, contiguous) and the new
   // state {feats, proj, h, c, alpha}. `state` needs feats [B,R,E], proj [B,R,A], h [B,D], c [B,D];
   // throws c10::Error when it does not fit. Not thread-safe (scratch buffers are reused across calls).
-  std::pair<at::Tensor, StepState> run(const std::vector<int64_t>& tokens, const StepState& state);
+  virtual std::pair<at::Tensor, StepState> run(const std::vector<int64_t>& tokens, const StepState& state) = 0;
 
- private:
+  // "FP32 step" or "INT8 step, avx512-vnni kernel": what the load summary shows.
+  virtual std::string kind() const = 0;
+  // How far its log-probs may lie from the module's step and still count as the same function.
+  virtual float tolerance() const = 0;
+
+ protected:
   NativeStep() = default;
-
-  int64_t vocab_ = 0, embed_ = 0, attention_ = 0, encoder_ = 0, decoder_ = 0;
-  // The matrix products go to BLAS through ATen; the element-wise parts are plain loops (one ATen call
-  // costs about a microsecond here, and ATen's tanh ~2 ns a value). Weights of the two big products are
-  // stored transposed ([in, out]): measured faster than [out, in] for gemv (greedy) and gemm (beam).
-  // dec_att, f_beta and the LSTM's hidden-to-hidden weights all read h: one matrix [D, A + E + 4D], the
-  // LSTM biases included in its bias.
-  at::Tensor h_weight_t_, h_bias_;
-  at::Tensor full_att_;     // [A]; its bias is dropped: softmax does not change when a constant is added
-  at::Tensor token_gates_;  // [V, 4D] = embedding @ weight_ih[:, :Em]^T: the embedding's part, per token
-  at::Tensor context_w_t_;  // [E, 4D] = weight_ih[:, Em:]^T
-  at::Tensor fc_w_, fc_b_;  // [V, D], [V]
-  at::Tensor hh_;           // scratch [B, A + E + 4D]: h's products, then the LSTM gates
-  at::Tensor att_;          // scratch [B * R, A]: tanh(proj + dec_att(h))
 };
+
+// ---- shared by the implementations ---------------------------------------------------------------------
+// The state tensors of one call, checked against `dims` and made contiguous.
+struct StepInputs {
+  at::Tensor feats, proj, h, c;
+  int64_t rows = 0, regions = 0;
+};
+StepInputs read_state(const StepState& state, const std::vector<int64_t>& tokens, const StepDims& dims);
+
+// Softmax over each of `rows` rows of `scores` [rows, R] in place, then context[b] = sigmoid(beta[b]) *
+// sum_r alpha[b, r] feats[b, r] (beta rows `beta_stride` floats apart).
+void attend(float* scores, const float* feats, const float* beta, int64_t beta_stride, float* context,
+            int64_t rows, int64_t regions, int64_t encoder);
+
+// The decoder weights of a loaded dynamic-quantized module, unpacked for NativeStep::create: int8 weights
+// and float biases from the packed parameters, the float embedding. Empty, with the reason, on failure.
+NamedTensors unpack_int8_decoder(const torch::jit::Module& module, std::string& reason);
+
+std::unique_ptr<NativeStep> create_int8_step(const NamedTensors& params, const StepDims& dims,
+                                             std::string& reason);
 
 }  // namespace edgecap::detail

@@ -129,6 +129,22 @@ std::string blas_library() {
   return {};
 }
 
+// OpenBLAS's thread controls, looked up in the process (LibTorch brings the BLAS in; edgecap does not link
+// it directly, so another BLAS simply lacks them).
+int blas_threads() {
+  using Get = int (*)();
+  auto get = reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get ? get() : -1;
+}
+
+bool set_blas_threads(int threads) {
+  using Set = void (*)(int);
+  auto set = reinterpret_cast<Set>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (!set || threads < 1) return false;
+  set(threads);
+  return true;
+}
+
 bool display_available() {
   const char* display = std::getenv("DISPLAY");
   if (!display || !*display) return false;

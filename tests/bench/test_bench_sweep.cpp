@@ -84,7 +84,7 @@ TEST_F(BenchSweep, WritesWellFormedReportsForEveryVariant) {
   const auto& int8 = by_label["Original INT8"];
   ASSERT_EQ(int8["status"], "ok") << int8.dump();
   EXPECT_FALSE(int8["quality"]["exact_match_vs_fp32"].is_null());
-  EXPECT_EQ(j["environment"]["quantized_engine"], "qnnpack");
+  EXPECT_EQ(j["environment"]["quantized_engine"], "onednn");  // what tools/export.py writes
 
   EXPECT_EQ(by_label["Original FP16"]["status"], "unavailable");  // no CPU half kernels
   EXPECT_FALSE(by_label["Original FP16"]["reason"].get<std::string>().empty());

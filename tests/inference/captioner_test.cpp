@@ -221,7 +221,7 @@ TEST(Captioner, BadPathsAreRefused) {
 TEST(Captioner, ReadsMetadataWithoutLoading) {
   const ModelMetadata meta = read_model_metadata(data_path("tiny_model.int8.pt"));
   EXPECT_EQ(meta.precision, "int8");
-  EXPECT_EQ(meta.quantized_engine, "qnnpack");
+  EXPECT_EQ(meta.quantized_engine, "onednn");
   EXPECT_EQ(meta.vocab.size(), 14u);
   EXPECT_THROW(read_model_metadata(data_path("broken_no-metadata.pt")), ModelError);
   EXPECT_THROW(read_model_metadata(data_path("absent.pt")), ModelError);

@@ -37,43 +37,58 @@ cv::Mat frame(int seed) {
   return image;
 }
 
-void expect_same(const Caption& native, const Caption& script, const std::string& what) {
+void expect_same(const Caption& native, const Caption& script, const std::string& what, double tolerance) {
   EXPECT_EQ(native.tokens, script.tokens) << what;
   EXPECT_EQ(native.text, script.text) << what;
   ASSERT_EQ(native.token_log_probs.size(), script.token_log_probs.size()) << what;
   for (std::size_t i = 0; i < native.token_log_probs.size(); ++i)
-    EXPECT_NEAR(native.token_log_probs[i], script.token_log_probs[i], 1e-4) << what << " token " << i;
+    EXPECT_NEAR(native.token_log_probs[i], script.token_log_probs[i], tolerance) << what << " token " << i;
   ASSERT_EQ(native.attention.size(), script.attention.size()) << what;
   for (std::size_t i = 0; i < native.attention.size(); ++i) {
     ASSERT_EQ(native.attention[i].size(), script.attention[i].size()) << what;
     for (std::size_t r = 0; r < native.attention[i].size(); ++r)
-      EXPECT_NEAR(native.attention[i][r], script.attention[i][r], 1e-4) << what << " word " << i;
+      EXPECT_NEAR(native.attention[i][r], script.attention[i][r], tolerance) << what << " word " << i;
   }
 }
 
-TEST(NativeStep, TinyModelCaptionsAsTheTorchScriptStep) {
-  const std::string path = repo("tests/data/tiny_model.pt");
-  Captioner native(options(path, true));
-  Captioner script(options(path, false));
+struct Variant {
+  const char* file;
+  Precision precision;
+  const char* decoder;  // what the load summary says
+  double tolerance;     // how close its log-probs and attention stay to the TorchScript step here
+};
+
+class TinyModel : public ::testing::TestWithParam<Variant> {};
+
+TEST_P(TinyModel, NativeStepCaptionsAsTheTorchScriptStep) {
+  const Variant v = GetParam();
+  const std::string path = repo(v.file);
+  Captioner native(options(path, true, v.precision));
+  Captioner script(options(path, false, v.precision));
   ASSERT_TRUE(native.load_info().native_step) << native.load_info().decoder;
-  EXPECT_THAT(native.load_info().decoder, HasSubstr("native ATen (verified"));
+  EXPECT_THAT(native.load_info().decoder, HasSubstr(v.decoder));
   EXPECT_FALSE(script.load_info().native_step);
   EXPECT_THAT(script.load_info().decoder, HasSubstr("TorchScript"));
   for (int seed = 0; seed < 6; ++seed) {
     for (int beam : {1, 3}) {
       const std::string what = "frame " + std::to_string(seed) + " beam " + std::to_string(beam);
-      expect_same(native.caption(frame(seed), beam), script.caption(frame(seed), beam), what);
+      expect_same(native.caption(frame(seed), beam), script.caption(frame(seed), beam), what, v.tolerance);
     }
   }
 }
 
-TEST(NativeStep, OnlyFp32) {
+INSTANTIATE_TEST_SUITE_P(
+    Precisions, TinyModel,
+    ::testing::Values(Variant{"tests/data/tiny_model.pt", Precision::kFP32, "native FP32 step (verified", 1e-4},
+                      Variant{"tests/data/tiny_model.int8.pt", Precision::kINT8, "native INT8 step, ", 1e-3}),
+    [](const ::testing::TestParamInfo<Variant>& info) {
+      return std::string(to_string(info.param.precision));
+    });
+
+TEST(NativeStep, OnlyFp32AndInt8) {
   Captioner bf16(options(repo("tests/data/tiny_model.pt"), true, Precision::kBF16));
   EXPECT_FALSE(bf16.load_info().native_step);
-  EXPECT_THAT(bf16.load_info().decoder, HasSubstr("FP32 only"));
-  Captioner int8(options(repo("tests/data/tiny_model.int8.pt"), true, Precision::kINT8));
-  EXPECT_FALSE(int8.load_info().native_step);
-  EXPECT_THAT(int8.load_info().decoder, HasSubstr("FP32 only"));
+  EXPECT_THAT(bf16.load_info().decoder, HasSubstr("FP32 and INT8 only"));
 }
 
 TEST(NativeStep, EnvironmentTurnsItOff) {
@@ -111,7 +126,19 @@ TEST(NativeStep, RefusesParametersThatDoNotFit) {
   detail::NamedTensors doubles = params;
   doubles["fc.bias"] = doubles["fc.bias"].to(at::kDouble);
   EXPECT_EQ(detail::NativeStep::create(doubles, vocab, reason), nullptr);
-  EXPECT_THAT(reason, HasSubstr("fc.bias is not a float32 CPU tensor"));
+  EXPECT_THAT(reason, HasSubstr("fc.bias is not a float32 tensor"));
+
+  detail::NamedTensors mixed = params;
+  mixed["fc.weight"] = at::quantize_per_tensor(mixed["fc.weight"], 0.01, 0, at::kQInt8);
+  EXPECT_EQ(detail::NativeStep::create(mixed, vocab, reason), nullptr);
+  EXPECT_THAT(reason, HasSubstr("all float32 or all int8"));
+
+  detail::NamedTensors offset = params;  // int8 weights with a zero point the INT8 step cannot take
+  for (const char* name : {"dec_att.weight", "full_att.weight", "f_beta.weight", "lstm.weight_ih",
+                           "lstm.weight_hh", "fc.weight"})
+    offset[name] = at::quantize_per_tensor(offset[name], 0.01, 3, at::kQInt8);
+  EXPECT_EQ(detail::NativeStep::create(offset, vocab, reason), nullptr);
+  EXPECT_THAT(reason, HasSubstr("zero point 3"));
 
   EXPECT_EQ(detail::NativeStep::create(params, vocab + 1, reason), nullptr);
   EXPECT_THAT(reason, HasSubstr("embedding.weight"));

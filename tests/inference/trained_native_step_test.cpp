@@ -8,6 +8,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "edgecap/captioner.h"
+#include "edgecap/precision.h"
 
 namespace edgecap {
 namespace {
@@ -16,18 +17,24 @@ namespace fs = std::filesystem;
 
 std::string repo(const std::string& relative) { return std::string(EDGECAP_SOURCE_DIR) + "/" + relative; }
 
+bool is_int8(const std::string& path) { return path.size() > 8 && path.substr(path.size() - 8) == ".int8.pt"; }
+
 LoadOptions options(const std::string& path, bool native) {
   LoadOptions o;
   o.path = path;
+  o.precision = is_int8(path) ? Precision::kINT8 : Precision::kFP32;
   o.native_step = native;
   return o;
 }
 
-void expect_same(const Caption& native, const Caption& script, const std::string& what) {
+// FP32: the same float operations in another order; INT8: the same int8 sums, but a last-bit difference
+// in an element-wise function now and then moves one quantized input by one step (native_step_int8.cpp):
+// the steps' own load-time tolerances. The tokens must be the same either way.
+void expect_same(const Caption& native, const Caption& script, const std::string& what, double tolerance) {
   EXPECT_EQ(native.tokens, script.tokens) << what;
   ASSERT_EQ(native.token_log_probs.size(), script.token_log_probs.size()) << what;
   for (std::size_t i = 0; i < native.token_log_probs.size(); ++i)
-    EXPECT_NEAR(native.token_log_probs[i], script.token_log_probs[i], 1e-4) << what << " token " << i;
+    EXPECT_NEAR(native.token_log_probs[i], script.token_log_probs[i], tolerance) << what << " token " << i;
 }
 
 class TrainedNativeStep : public ::testing::TestWithParam<const char*> {};
@@ -47,14 +54,16 @@ TEST_P(TrainedNativeStep, CaptionsTheSampleScenesAsTheTorchScriptStep) {
     ASSERT_FALSE(image.empty()) << scene;
     for (int beam : {1, 3}) {
       expect_same(native.caption(image, beam), script.caption(image, beam),
-                  scene.filename().string() + " beam " + std::to_string(beam));
+                  scene.filename().string() + " beam " + std::to_string(beam), is_int8(path) ? 0.1 : 1e-4);
     }
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, TrainedNativeStep,
                          ::testing::Values("models/lightweight_captioning_model.pt",
-                                           "pruning_results/Pruning_epoch_1_checkpoint.pt"));
+                                           "models/lightweight_captioning_model.int8.pt",
+                                           "pruning_results/Pruning_epoch_1_checkpoint.pt",
+                                           "pruning_results/Pruning_epoch_1_checkpoint.int8.pt"));
 
 }  // namespace
 }  // namespace edgecap

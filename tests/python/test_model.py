@@ -132,11 +132,19 @@ def test_int8_export_quantizes_and_stays_close(tmp_path):
     summary = mtm.write_tiny(out, int8=True, log=lambda *_: None)
     q_path = str(tmp_path / "m.int8.pt")
     meta = check_contract(q_path)
-    assert meta["precision"] == "int8" and meta["quantized_engine"] == "qnnpack"
+    assert meta["precision"] == "int8" and meta["quantized_engine"] == "onednn"
+    assert "random images" in meta["int8_calibration"]  # the tiny model has no data to calibrate on
     q, _ = load_scripted(q_path)
     for name in ["fc", "lstm", "enc_att", "dec_att", "init_h"]:
         qualified = getattr(q, name)._c._type().qualified_name()
         assert ".quantized.dynamic." in qualified, (name, qualified)
+    # the encoder is statically quantized: quantize at its input, int8 Conv+ReLU blocks, dequantize at its end
+    blocks = [m._c._type().qualified_name() for m in q.encoder.children()]
+    assert ".quantized." in blocks[0] and "Quantize" in blocks[0], blocks
+    assert "DeQuantize" in blocks[-1], blocks
+    for block in list(q.encoder.children())[1:-1]:  # Sequential(ConvReLU2d, Identity, Identity)
+        conv = next(block.children())._c._type().qualified_name()
+        assert "ConvReLU2d" in conv and ".quantized." in conv, conv
     assert summary["int8"]["fp32_vs_int8_max_abs_diff"] < 0.5
 
 

@@ -44,7 +44,7 @@ def main() -> None:
     os.makedirs(OUT, exist_ok=True)
     fp32 = os.path.join(DATA, "tiny_model.pt")
     int8 = os.path.join(DATA, "tiny_model.int8.pt")
-    torch.backends.quantized.engine = "qnnpack"
+    torch.backends.quantized.engine = "onednn"  # the engine the tiny INT8 file was made for
     rewrite(int8, os.path.join(OUT, "int8_engine_fbgemm.pt"), lambda m: m.update(quantized_engine="fbgemm"))
     rewrite(int8, os.path.join(OUT, "int8_labelled_fp32.pt"),
             lambda m: (m.update(precision="fp32"), m.pop("quantized_engine", None)))
