@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <stdexcept>
 #include <utility>
 
@@ -145,17 +147,23 @@ __attribute__((target("avx2"))) int64_t quantize_avx2(const float* x, int64_t n,
 struct Kernel {
   DotFn dot;
   const char* name;
+  bool packed = false;        // VPDPBUSD on the packed layout for layers that allow it
+  bool avx2_quantize = false;  // the AVX2 input quantization
 };
 
+// The best kernel this CPU has; $EDGECAP_INT8_KERNEL (scalar | avx2 | avx512-vnni) picks a lesser one, for
+// tests of every path on one machine and for comparing them (a kernel the CPU lacks is not taken).
 Kernel pick_kernel() {
+  const char* forced = std::getenv("EDGECAP_INT8_KERNEL");
+  const std::string want = forced ? forced : "";
+  Kernel k{dot_scalar, "scalar"};
+  if (want == "scalar") return k;
 #ifdef EDGECAP_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vnni"))
-    return {dot_avx512_vnni, "avx512-vnni"};
-  if (__builtin_cpu_supports("avx2")) return {dot_avx2, "avx2"};
+  if (cpu_has_avx2()) k = {dot_avx2, "avx2", false, true};
+  if (want == "avx2") return k;
+  if (cpu_has_vnni()) k = {dot_avx512_vnni, "avx512-vnni", true, true};
 #endif
-  return {dot_scalar, "scalar"};
+  return k;
 }
 
 const Kernel& kernel() {
@@ -200,11 +208,7 @@ InputQuant choose_input_quant(float min, float max, bool reduce_range) {
 }
 
 InputQuant quantize_input(const float* x, int64_t n, uint8_t* q, bool reduce_range) {
-#ifdef EDGECAP_X86
-  static const bool avx2 = cpu_has_avx2();
-#else
-  constexpr bool avx2 = false;
-#endif
+  const bool avx2 = kernel().avx2_quantize;
   float lo = 0.0f, hi = 0.0f;
   if (n > 0) {
 #ifdef EDGECAP_X86
@@ -254,8 +258,7 @@ Int8Linear::Int8Linear(std::vector<int8_t> weight, std::vector<float> scales, st
     row_sums_[static_cast<std::size_t>(o)] = sum;
   }
 #ifdef EDGECAP_X86
-  static const bool vnni = cpu_has_vnni();
-  if (vnni && kernel().dot != dot_scalar && in % 4 == 0 && out >= 16) {
+  if (kernel().packed && in % 4 == 0 && out >= 16) {
     const int64_t blocks = (out + 15) / 16, groups = in / 4;
     packed_.assign(static_cast<std::size_t>(blocks * groups * 64), 0);
     for (int64_t o = 0; o < out; ++o)

@@ -26,7 +26,8 @@ InputQuant choose_input_quant(float min, float max, bool reduce_range = true);
 // 0..255 even with reduce_range: a tie at the top of 0..127 rounds up to 128, as in LibTorch).
 InputQuant quantize_input(const float* x, int64_t n, uint8_t* q, bool reduce_range = true);
 
-// Which dot-product kernel runs: "avx512-vnni", "avx2" or "scalar" (picked once from the CPU's features).
+// Which dot-product kernel runs: "avx512-vnni", "avx2" or "scalar": the best the CPU has, picked once;
+// $EDGECAP_INT8_KERNEL can ask for a lesser one (tests run every kernel that way).
 const char* int8_kernel_name();
 
 class Int8Linear {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -163,6 +164,13 @@ TEST(Int8Linear, RefusesWeightsThatDoNotFit) {
 TEST(Int8Linear, NamesItsKernel) {
   const std::string name = int8_kernel_name();
   EXPECT_TRUE(name == "avx512-vnni" || name == "avx2" || name == "scalar") << name;
+  const char* forced = std::getenv("EDGECAP_INT8_KERNEL");
+  if (forced && std::string(forced) == "scalar") {
+    EXPECT_EQ(name, "scalar");
+  }
+  if (forced && std::string(forced) == "avx2") {
+    EXPECT_NE(name, "avx512-vnni");
+  }
 }
 
 }  // namespace
