@@ -68,24 +68,31 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) inline __m512i broadcast_
 }
 
 // The packed layout for VPDPBUSD: blocks of 16 output rows, and within a block, for each group of 4
-// inputs, the 16 rows' 4 weights side by side ([block][in / 4][16][4]). One instruction then adds 4
-// products to each of 16 outputs, with the 4 input bytes broadcast: no horizontal sums at all.
+// inputs, the 16 rows' 4 weights side by side ([block][ceil(in / 4)][16][4], zero-padded). One instruction
+// then adds 4 products to each of 16 outputs, with the 4 input bytes broadcast: no horizontal sums at all.
+// `in` need not be a multiple of 4 (pruned layers are not): the last group's missing input bytes are read
+// as zeros, never past q[in - 1].
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void gemv_packed_vnni(const uint8_t* q,
                                                                               const int8_t* packed,
-                                                                              int64_t blocks, int64_t groups,
+                                                                              int64_t blocks, int64_t in,
                                                                               int32_t* out) {
+  const int64_t full = in / 4, groups = (in + 3) / 4;
+  int32_t last = 0;
+  std::memcpy(&last, q + 4 * full, static_cast<std::size_t>(in - 4 * full));
+  const __m512i tail = _mm512_set1_epi32(last);
   for (int64_t b = 0; b < blocks; ++b) {
     const int8_t* w = packed + b * groups * 64;
     __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
     __m512i a2 = _mm512_setzero_si512(), a3 = _mm512_setzero_si512();
     int64_t g = 0;
-    for (; g + 4 <= groups; g += 4) {  // four chains: VPDPBUSD's latency is several cycles
-      a0 = _mm512_dpbusd_epi32(a0, broadcast_four(q + 4 * (g)), _mm512_loadu_si512(w + 64 * g));
+    for (; g + 4 <= full; g += 4) {  // four chains: VPDPBUSD's latency is several cycles
+      a0 = _mm512_dpbusd_epi32(a0, broadcast_four(q + 4 * g), _mm512_loadu_si512(w + 64 * g));
       a1 = _mm512_dpbusd_epi32(a1, broadcast_four(q + 4 * (g + 1)), _mm512_loadu_si512(w + 64 * (g + 1)));
       a2 = _mm512_dpbusd_epi32(a2, broadcast_four(q + 4 * (g + 2)), _mm512_loadu_si512(w + 64 * (g + 2)));
       a3 = _mm512_dpbusd_epi32(a3, broadcast_four(q + 4 * (g + 3)), _mm512_loadu_si512(w + 64 * (g + 3)));
     }
-    for (; g < groups; ++g) a0 = _mm512_dpbusd_epi32(a0, broadcast_four(q + 4 * (g)), _mm512_loadu_si512(w + 64 * g));
+    for (; g < full; ++g) a0 = _mm512_dpbusd_epi32(a0, broadcast_four(q + 4 * g), _mm512_loadu_si512(w + 64 * g));
+    if (groups > full) a1 = _mm512_dpbusd_epi32(a1, tail, _mm512_loadu_si512(w + 64 * full));
     const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3));
     _mm512_storeu_si512(out + 16 * b, sum);
   }
@@ -258,8 +265,8 @@ Int8Linear::Int8Linear(std::vector<int8_t> weight, std::vector<float> scales, st
     row_sums_[static_cast<std::size_t>(o)] = sum;
   }
 #ifdef EDGECAP_X86
-  if (kernel().packed && in % 4 == 0 && out >= 16) {
-    const int64_t blocks = (out + 15) / 16, groups = in / 4;
+  if (kernel().packed && out >= 16) {
+    const int64_t blocks = (out + 15) / 16, groups = (in + 3) / 4;
     packed_.assign(static_cast<std::size_t>(blocks * groups * 64), 0);
     for (int64_t o = 0; o < out; ++o)
       for (int64_t i = 0; i < in; ++i)
@@ -279,7 +286,7 @@ void Int8Linear::apply(const uint8_t* q, InputQuant quant, int64_t rows, float* 
     float* yr = y + r * ldy;
 #ifdef EDGECAP_X86
     if (!packed_.empty()) {
-      gemv_packed_vnni(qr, packed_.data(), static_cast<int64_t>(sums_.size()) / 16, in_ / 4, sums_.data());
+      gemv_packed_vnni(qr, packed_.data(), static_cast<int64_t>(sums_.size()) / 16, in_, sums_.data());
       for (int64_t o = 0; o < out_; ++o) {
         const auto idx = static_cast<std::size_t>(o);
         const int32_t acc = sums_[idx] - quant.zero_point * row_sums_[idx];

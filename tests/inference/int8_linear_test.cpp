@@ -78,15 +78,16 @@ TEST(Int8Linear, MatchesLibTorchsDynamicLinear) {
     const std::string what = std::string(c10::toString(engine));
     const bool reduce = engine != at::QEngine::QNNPACK;  // qnnpack ignores reduce_range (it warns so)
     torch::manual_seed(7);
-    // in = 200: not a multiple of the kernels' block sizes, so their tails run too
-    const at::Tensor w = torch::randn({37, 200}) * 0.2;
+    // in = 201, out = 37: not multiples of the kernels' block sizes (16 rows, 4 / 16 / 64 inputs), so
+    // their tails run too, as for the pruned model's layers
+    const at::Tensor w = torch::randn({37, 201}) * 0.2;
     const at::Tensor bias = torch::randn({37});
-    const at::Tensor x = torch::randn({3, 200}) * 1.5 + 0.3;
+    const at::Tensor x = torch::randn({3, 201}) * 1.5 + 0.3;
     const at::Tensor qw = at::quantize_per_tensor(w, 0.004, 0, at::kQInt8);
     const at::Tensor ref = libtorch_linear_dynamic(x, qw, bias);
     const Int8Linear layer = from_quantized(qw, bias);
-    std::vector<uint8_t> q(600);
-    const InputQuant p = quantize_input(x.data_ptr<float>(), 600, q.data(), reduce);
+    std::vector<uint8_t> q(603);
+    const InputQuant p = quantize_input(x.data_ptr<float>(), 603, q.data(), reduce);
     std::vector<float> y(3 * 37);
     layer.apply(q.data(), p, 3, y.data(), 37);
     for (int r = 0; r < 3; ++r)

@@ -140,12 +140,25 @@ def test_int8_export_quantizes_and_stays_close(tmp_path):
         assert ".quantized.dynamic." in qualified, (name, qualified)
     # the encoder is statically quantized: quantize at its input, int8 Conv+ReLU blocks, dequantize at its end
     blocks = [m._c._type().qualified_name() for m in q.encoder.children()]
-    assert ".quantized." in blocks[0] and "Quantize" in blocks[0], blocks
+    assert "QuantizeInput" in blocks[0], blocks
     assert "DeQuantize" in blocks[-1], blocks
     for block in list(q.encoder.children())[1:-1]:  # Sequential(ConvReLU2d, Identity, Identity)
         conv = next(block.children())._c._type().qualified_name()
         assert "ConvReLU2d" in conv and ".quantized." in conv, conv
     assert summary["int8"]["fp32_vs_int8_max_abs_diff"] < 0.5
+
+
+def test_quantize_input_gives_quantize_per_tensors_bytes():
+    from edgecap_model import QuantizeInput
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 32, 32) * 3
+    x[0, 0, 0, :4] = torch.tensor([0.5, 1.5, -2.5, 1e6]) * float(torch.tensor(0.0371))  # ties, clamp
+    for module in (QuantizeInput(0.0371, 57), torch.jit.script(QuantizeInput(0.0371, 57))):
+        q = module(x)
+        scale = float(torch.tensor(0.0371))  # stored as a float32 buffer, as nn.quantized.Quantize does
+        ref = torch.quantize_per_tensor(x, scale, 57, torch.quint8)
+        assert q.dtype == torch.quint8 and q.q_zero_point() == 57 and q.q_scale() == ref.q_scale()
+        assert torch.equal(q.int_repr(), ref.int_repr())
 
 
 def test_export_verification_catches_mismatch(tmp_path, monkeypatch):
