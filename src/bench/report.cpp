@@ -172,8 +172,9 @@ std::vector<std::string> environment_lines(const BenchEnvironment& e) {
                   e.omp_num_threads.empty() ? "unset" : e.omp_num_threads,
                   e.openblas_num_threads.empty() ? "unset" : e.openblas_num_threads),
       fmt::format("quantized engine {}, BLAS {} ({})", or_na(e.quantized_engine), or_na(e.blas_library),
-                  e.blas_threads > 0 ? fmt::format("{} thread{}", e.blas_threads, e.blas_threads == 1 ? "" : "s")
-                                     : std::string("threads n/a")),
+                  e.blas_threads > 0
+                      ? fmt::format("{} thread{}", e.blas_threads, e.blas_threads == 1 ? "" : "s")
+                      : std::string("threads n/a")),
       fmt::format("images {} ({} images, ground truth {}), warm-up {}, iterations {} per variant, beam {}",
                   or_na(e.images), e.image_count, e.has_references ? "yes" : "no", e.warmup, e.iterations,
                   e.beam),

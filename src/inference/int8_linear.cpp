@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -32,7 +32,7 @@ int32_t dot_scalar(const uint8_t* q, const int8_t* w, int64_t k) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) int32_t dot_avx512_vnni(const uint8_t* q,
-                                                                                 const int8_t* w, int64_t k) {
+                                                                               const int8_t* w, int64_t k) {
   __m512i acc = _mm512_setzero_si512();
   int64_t i = 0;
   for (; i + 64 <= k; i += 64)
@@ -73,9 +73,9 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) inline __m512i broadcast_
 // `in` need not be a multiple of 4 (pruned layers are not): the last group's missing input bytes are read
 // as zeros, never past q[in - 1].
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void gemv_packed_vnni(const uint8_t* q,
-                                                                              const int8_t* packed,
-                                                                              int64_t blocks, int64_t in,
-                                                                              int32_t* out) {
+                                                                             const int8_t* packed,
+                                                                             int64_t blocks, int64_t in,
+                                                                             int32_t* out) {
   const int64_t full = in / 4, groups = (in + 3) / 4;
   int32_t last = 0;
   std::memcpy(&last, q + 4 * full, static_cast<std::size_t>(in - 4 * full));
@@ -91,7 +91,8 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void gemv_packed_vnni(con
       a2 = _mm512_dpbusd_epi32(a2, broadcast_four(q + 4 * (g + 2)), _mm512_loadu_si512(w + 64 * (g + 2)));
       a3 = _mm512_dpbusd_epi32(a3, broadcast_four(q + 4 * (g + 3)), _mm512_loadu_si512(w + 64 * (g + 3)));
     }
-    for (; g < full; ++g) a0 = _mm512_dpbusd_epi32(a0, broadcast_four(q + 4 * g), _mm512_loadu_si512(w + 64 * g));
+    for (; g < full; ++g)
+      a0 = _mm512_dpbusd_epi32(a0, broadcast_four(q + 4 * g), _mm512_loadu_si512(w + 64 * g));
     if (groups > full) a1 = _mm512_dpbusd_epi32(a1, tail, _mm512_loadu_si512(w + 64 * full));
     const __m512i sum = _mm512_add_epi32(_mm512_add_epi32(a0, a1), _mm512_add_epi32(a2, a3));
     _mm512_storeu_si512(out + 16 * b, sum);
@@ -134,8 +135,8 @@ __attribute__((target("avx2"))) void min_max_avx2(const float* x, int64_t n, flo
 
 // The same arithmetic as the scalar loop in quantize_input: a multiply, an add (no FMA: its single
 // rounding would move ties), round half to even, clamp.
-__attribute__((target("avx2"))) int64_t quantize_avx2(const float* x, int64_t n, float inverse, float zero_point,
-                                                      uint8_t* q) {
+__attribute__((target("avx2"))) int64_t quantize_avx2(const float* x, int64_t n, float inverse,
+                                                      float zero_point, uint8_t* q) {
   const __m256 inv = _mm256_set1_ps(inverse), zp = _mm256_set1_ps(zero_point);
   const __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(255.0f);
   int64_t i = 0;
@@ -144,7 +145,8 @@ __attribute__((target("avx2"))) int64_t quantize_avx2(const float* x, int64_t n,
     v = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
     const __m256i as_int = _mm256_cvtps_epi32(v);
-    const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(as_int), _mm256_extracti128_si256(as_int, 1));
+    const __m128i words =
+        _mm_packus_epi32(_mm256_castsi256_si128(as_int), _mm256_extracti128_si256(as_int, 1));
     _mm_storel_epi64(reinterpret_cast<__m128i*>(q + i), _mm_packus_epi16(words, words));
   }
   return i;  // the caller does the rest
@@ -154,7 +156,7 @@ __attribute__((target("avx2"))) int64_t quantize_avx2(const float* x, int64_t n,
 struct Kernel {
   DotFn dot;
   const char* name;
-  bool packed = false;        // VPDPBUSD on the packed layout for layers that allow it
+  bool packed = false;         // VPDPBUSD on the packed layout for layers that allow it
   bool avx2_quantize = false;  // the AVX2 input quantization
 };
 

@@ -54,10 +54,10 @@ class Int8Linear {
 
  private:
   std::vector<int8_t> weight_;
-  std::vector<float> scales_;   // per output row
-  std::vector<float> bias_;     // per output row (zeros when the layer has none)
-  std::vector<int32_t> row_sums_;  // sum of each weight row: removes the input zero point
-  std::vector<int8_t> packed_;     // the weights in VPDPBUSD's layout (int8_linear.cpp), when that runs
+  std::vector<float> scales_;          // per output row
+  std::vector<float> bias_;            // per output row (zeros when the layer has none)
+  std::vector<int32_t> row_sums_;      // sum of each weight row: removes the input zero point
+  std::vector<int8_t> packed_;         // the weights in VPDPBUSD's layout (int8_linear.cpp), when that runs
   mutable std::vector<int32_t> sums_;  // scratch for the packed path: one int32 sum per (padded) row
   int64_t out_ = 0, in_ = 0;
 };

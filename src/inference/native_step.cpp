@@ -55,8 +55,8 @@ class Fp32Step final : public NativeStep {
   at::Tensor att_;          // scratch [B * R, A]: tanh(proj + dec_att(h))
 };
 
-const char* const kWeightNames[] = {"dec_att.weight", "full_att.weight", "f_beta.weight", "lstm.weight_ih",
-                                    "lstm.weight_hh", "fc.weight"};
+const char* const kWeightNames[] = {"dec_att.weight", "full_att.weight", "f_beta.weight",
+                                    "lstm.weight_ih", "lstm.weight_hh",  "fc.weight"};
 const char* const kFloatNames[] = {"embedding.weight", "dec_att.bias", "full_att.bias", "f_beta.bias",
                                    "lstm.bias_ih",     "lstm.bias_hh", "fc.bias"};
 
@@ -135,7 +135,8 @@ Fp32Step::Fp32Step(const NamedTensors& p, const StepDims& dims) : dims_(dims) {
   auto get = [&](const char* name) { return p.at(name).detach().contiguous(); };
   const int64_t A = dims.attention, Em = dims.embed, E = dims.encoder;
   const at::Tensor w_ih = get("lstm.weight_ih");
-  h_weight_t_ = at::cat({get("dec_att.weight"), get("f_beta.weight"), get("lstm.weight_hh")}, 0).t().contiguous();
+  h_weight_t_ =
+      at::cat({get("dec_att.weight"), get("f_beta.weight"), get("lstm.weight_hh")}, 0).t().contiguous();
   h_bias_ = at::cat({get("dec_att.bias"), get("f_beta.bias"), get("lstm.bias_ih") + get("lstm.bias_hh")}, 0)
                 .contiguous();
   full_att_ = get("full_att.weight").reshape({A}).contiguous();

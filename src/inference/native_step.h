@@ -45,7 +45,8 @@ class NativeStep {
   // Same contract as the module's step: tokens [B] -> log-probs [B, V] (float32, contiguous) and the new
   // state {feats, proj, h, c, alpha}. `state` needs feats [B,R,E], proj [B,R,A], h [B,D], c [B,D];
   // throws c10::Error when it does not fit. Not thread-safe (scratch buffers are reused across calls).
-  virtual std::pair<at::Tensor, StepState> run(const std::vector<int64_t>& tokens, const StepState& state) = 0;
+  virtual std::pair<at::Tensor, StepState> run(const std::vector<int64_t>& tokens,
+                                               const StepState& state) = 0;
 
   // "FP32 step" or "INT8 step, avx512-vnni kernel": what the load summary shows.
   virtual std::string kind() const = 0;

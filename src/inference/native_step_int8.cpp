@@ -30,8 +30,9 @@ Int8Linear to_int8(const at::Tensor& weight, const at::Tensor& bias, std::string
     scales.push_back(static_cast<float>(w.q_scale()));
   } else if (scheme == at::kPerChannelAffine || scheme == at::kPerChannelSymmetric) {
     if (w.q_per_channel_axis() != 0 || w.q_per_channel_zero_points().ne(0).any().item<bool>()) {
-      reason = std::string(name) + " is quantized per channel on an axis other than the output rows, or "
-                                   "with non-zero zero points";
+      reason = std::string(name) +
+               " is quantized per channel on an axis other than the output rows, or "
+               "with non-zero zero points";
       return {};
     }
     const at::Tensor s = w.q_per_channel_scales().to(at::kFloat).contiguous();
@@ -131,7 +132,8 @@ class Int8Step final : public NativeStep {
     for (int64_t b = 0; b < B; ++b) {
       const float* emb = embedding_.data_ptr<float>() + tokens[static_cast<std::size_t>(b)] * Em;
       std::memcpy(x_.data() + b * X, emb, sizeof(float) * static_cast<std::size_t>(Em));
-      std::memcpy(x_.data() + b * X + Em, context_.data() + b * E, sizeof(float) * static_cast<std::size_t>(E));
+      std::memcpy(x_.data() + b * X + Em, context_.data() + b * E,
+                  sizeof(float) * static_cast<std::size_t>(E));
     }
     q = quantize_input(x_.data(), B * X, quantized_.data(), reduce_range_);
     input_gates_.apply(quantized_.data(), q, B, hh_.data() + A + E, N, /*accumulate=*/true);
@@ -167,12 +169,13 @@ class Int8Step final : public NativeStep {
   Int8Linear fc_;           // [V, D]
   at::Tensor embedding_;    // [V, Em] float
   std::vector<float> hh_, att_, x_, context_;  // scratch
-  std::vector<uint8_t> quantized_;   // scratch: the quantized input of the current product
+  std::vector<uint8_t> quantized_;             // scratch: the quantized input of the current product
 };
 
 }  // namespace
 
-std::unique_ptr<NativeStep> create_int8_step(const NamedTensors& p, const StepDims& dims, std::string& reason) {
+std::unique_ptr<NativeStep> create_int8_step(const NamedTensors& p, const StepDims& dims,
+                                             std::string& reason) {
   auto layer = [&](const char* weight, const char* bias) {
     return reason.empty() ? to_int8(p.at(weight), p.at(bias), reason, weight) : Int8Linear();
   };
@@ -186,9 +189,9 @@ std::unique_ptr<NativeStep> create_int8_step(const NamedTensors& p, const StepDi
   // The engine in force is the one the module's packed weights were loaded for (the Captioner selects it
   // before loading, and builds this step for onednn files only).
   const bool reduce_range = at::globalContext().qEngine() != at::QEngine::QNNPACK;
-  return std::unique_ptr<NativeStep>(new Int8Step(dims, reduce_range, Int8Linear::stack({&dec_att, &f_beta, &w_hh}),
-                                                  std::move(full_att), std::move(w_ih), std::move(fc),
-                                                  p.at("embedding.weight").detach().contiguous()));
+  return std::unique_ptr<NativeStep>(
+      new Int8Step(dims, reduce_range, Int8Linear::stack({&dec_att, &f_beta, &w_hh}), std::move(full_att),
+                   std::move(w_ih), std::move(fc), p.at("embedding.weight").detach().contiguous()));
 }
 
 // The decoder weights of a dynamic-quantized module as NativeStep::create takes them: int8 weights and
@@ -203,7 +206,8 @@ NamedTensors unpack_int8_decoder(const torch::jit::Module& module, std::string& 
     auto put = [&](const std::string& name, const c10::IValue& packed) {
       torch::jit::Stack stack{packed};
       unpack.callBoxed(&stack);
-      if (stack.size() != 2 || !stack[0].isTensor()) throw std::runtime_error("linear_unpack returned no weight");
+      if (stack.size() != 2 || !stack[0].isTensor())
+        throw std::runtime_error("linear_unpack returned no weight");
       params[name + ".weight"] = stack[0].toTensor();
       if (stack[1].isTensor()) params[name + ".bias"] = stack[1].toTensor();
     };

@@ -31,7 +31,8 @@ inline float fast_sigmoid(float x) { return 0.5f + 0.5f * fast_tanh(0.5f * x); }
 
 // The element-wise loops, written so the compiler vectorizes them (the clamp in fast_tanh needs
 // -fno-trapping-math, set for this file in CMakeLists.txt).
-inline void add_tanh(const float* __restrict in, const float* __restrict add, float* __restrict out, int64_t n) {
+inline void add_tanh(const float* __restrict in, const float* __restrict add, float* __restrict out,
+                     int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = fast_tanh(in[i] + add[i]);
 }
 
@@ -40,8 +41,8 @@ inline void add_tanh(const float* __restrict in, const float* __restrict add, fl
 // under 0.99999994. The INT8 step quantizes these values, and when they span [-1, 1] the quantization
 // step is 2/127, which puts +-1 and +-0.99999994 on rounding ties: the saturated values must be
 // LibTorch's, bit for bit, for the int8 sums to agree with the module's (native_step_int8.cpp).
-inline void add_tanh_saturating(const float* __restrict in, const float* __restrict add, float* __restrict out,
-                                int64_t n, float below, float one) {
+inline void add_tanh_saturating(const float* __restrict in, const float* __restrict add,
+                                float* __restrict out, int64_t n, float below, float one) {
   constexpr float kBelowOne = 0.99999994f, kBelowThat = 0.99999988f;
   for (int64_t i = 0; i < n; ++i) {
     const float x = in[i] + add[i];
@@ -58,8 +59,8 @@ inline void mul_sigmoid(const float* __restrict in, float* __restrict inout, int
 }
 
 // nn.LSTMCell's element-wise part for one row: gates [4D] in the order i, f, g, o.
-inline void lstm_pointwise(const float* __restrict gates, const float* __restrict c_old, float* __restrict c_new,
-                    float* __restrict h_new, int64_t d) {
+inline void lstm_pointwise(const float* __restrict gates, const float* __restrict c_old,
+                           float* __restrict c_new, float* __restrict h_new, int64_t d) {
   for (int64_t j = 0; j < d; ++j) {
     const float cell =
         fast_sigmoid(gates[d + j]) * c_old[j] + fast_sigmoid(gates[j]) * fast_tanh(gates[2 * d + j]);

@@ -17,8 +17,9 @@ namespace edgecap::detail {
 namespace {
 
 TEST(Int8Linear, ChoosesTheQuantizationParametersLibTorchChooses) {
-  const std::vector<std::pair<float, float>> ranges = {
-      {-1.0f, 1.0f}, {0.0f, 3.7f}, {-5.2f, -0.1f}, {-0.3f, 12.0f}, {0.0f, 0.0f}, {-1e-7f, 2e-7f}, {1.5f, 1.5f}};
+  const std::vector<std::pair<float, float>> ranges = {{-1.0f, 1.0f},  {0.0f, 3.7f}, {-5.2f, -0.1f},
+                                                       {-0.3f, 12.0f}, {0.0f, 0.0f}, {-1e-7f, 2e-7f},
+                                                       {1.5f, 1.5f}};
   for (bool reduce : {true, false}) {
     for (const auto& [lo, hi] : ranges) {
       const at::Tensor x = torch::tensor({lo, hi});
@@ -65,9 +66,9 @@ Int8Linear from_quantized(const at::Tensor& qw, const at::Tensor& bias) {
     scales.assign(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
   }
   const at::Tensor b = bias.contiguous();
-  return Int8Linear(std::vector<int8_t>(raw.data_ptr<int8_t>(), raw.data_ptr<int8_t>() + raw.numel()),
-                    scales, std::vector<float>(b.data_ptr<float>(), b.data_ptr<float>() + b.numel()),
-                    qw.size(0), qw.size(1));
+  return Int8Linear(std::vector<int8_t>(raw.data_ptr<int8_t>(), raw.data_ptr<int8_t>() + raw.numel()), scales,
+                    std::vector<float>(b.data_ptr<float>(), b.data_ptr<float>() + b.numel()), qw.size(0),
+                    qw.size(1));
 }
 
 TEST(Int8Linear, MatchesLibTorchsDynamicLinear) {

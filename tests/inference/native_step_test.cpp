@@ -77,13 +77,14 @@ TEST_P(TinyModel, NativeStepCaptionsAsTheTorchScriptStep) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Precisions, TinyModel,
-    ::testing::Values(Variant{"tests/data/tiny_model.pt", Precision::kFP32, "native FP32 step (verified", 1e-4},
-                      Variant{"tests/data/tiny_model.int8.pt", Precision::kINT8, "native INT8 step, ", 1e-3}),
-    [](const ::testing::TestParamInfo<Variant>& info) {
-      return std::string(to_string(info.param.precision));
-    });
+INSTANTIATE_TEST_SUITE_P(Precisions, TinyModel,
+                         ::testing::Values(Variant{"tests/data/tiny_model.pt", Precision::kFP32,
+                                                   "native FP32 step (verified", 1e-4},
+                                           Variant{"tests/data/tiny_model.int8.pt", Precision::kINT8,
+                                                   "native INT8 step, ", 1e-3}),
+                         [](const ::testing::TestParamInfo<Variant>& info) {
+                           return std::string(to_string(info.param.precision));
+                         });
 
 TEST(NativeStep, OnlyFp32AndInt8) {
   Captioner bf16(options(repo("tests/data/tiny_model.pt"), true, Precision::kBF16));

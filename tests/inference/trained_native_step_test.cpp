@@ -17,7 +17,9 @@ namespace fs = std::filesystem;
 
 std::string repo(const std::string& relative) { return std::string(EDGECAP_SOURCE_DIR) + "/" + relative; }
 
-bool is_int8(const std::string& path) { return path.size() > 8 && path.substr(path.size() - 8) == ".int8.pt"; }
+bool is_int8(const std::string& path) {
+  return path.size() > 8 && path.substr(path.size() - 8) == ".int8.pt";
+}
 
 LoadOptions options(const std::string& path, bool native) {
   LoadOptions o;

@@ -351,8 +351,9 @@ def test_beam_search_through_the_contract(tiny_script):
                                    "models/lightweight_captioning_model.int8.pt",
                                    "pruning_results/Pruning_epoch_1_checkpoint.pt"])
 def test_reference_pipeline_eager_and_script_caption_alike(model):
-    """The Python reference's eager mode (the seed's nn.Module, the file's weights; INT8 quantized at load)
-    must be the same model as the TorchScript file, or comparing their speed with edgecap's means nothing."""
+    """The Python reference's eager mode (the seed's nn.Module with the file's weights; for INT8 the eager
+    INT8 structure holding the file's int8 weights) must be the same model as the TorchScript file, or
+    comparing their speed with edgecap's means nothing."""
     import json
     import subprocess
     import sys
