@@ -1,7 +1,6 @@
 #pragma once
-// The element-wise parts of the native decoder steps (native_step.cpp, native_step_int8.cpp), written so
-// that the compiler vectorizes their loops; the clamp in fast_tanh needs -fno-trapping-math, set for those
-// files in CMakeLists.txt. Internal to edgecap_inference.
+// The element-wise parts of the native decoder steps (native_step.cpp, native_step_int8.cpp). Internal to
+// edgecap_inference.
 #include <cstdint>
 
 namespace edgecap::detail::pointwise {
@@ -29,44 +28,24 @@ inline float fast_tanh(float x) {
 
 inline float fast_sigmoid(float x) { return 0.5f + 0.5f * fast_tanh(0.5f * x); }
 
-// The element-wise loops, written so the compiler vectorizes them (the clamp in fast_tanh needs
-// -fno-trapping-math, set for this file in CMakeLists.txt).
-inline void add_tanh(const float* __restrict in, const float* __restrict add, float* __restrict out,
-                     int64_t n) {
-  for (int64_t i = 0; i < n; ++i) out[i] = fast_tanh(in[i] + add[i]);
-}
+// The element-wise loops (pointwise.cpp): compiled for AVX-512, AVX2 and the baseline, the best picked at
+// load time (GCC function multi-versioning). Same arithmetic in every version (no FMA contraction), so the
+// results do not depend on the CPU.
+void add_tanh(const float* __restrict in, const float* __restrict add, float* __restrict out, int64_t n);
 
 // tanh(in + add) whose values next to +-1 are LibTorch's: exactly +-1 for |x| >= one (where LibTorch's
 // tanh returns 1), +-0.99999994 (the float below 1) for |x| in [below, one), and below that fast_tanh kept
 // under 0.99999994. The INT8 step quantizes these values, and when they span [-1, 1] the quantization
 // step is 2/127, which puts +-1 and +-0.99999994 on rounding ties: the saturated values must be
 // LibTorch's, bit for bit, for the int8 sums to agree with the module's (native_step_int8.cpp).
-inline void add_tanh_saturating(const float* __restrict in, const float* __restrict add,
-                                float* __restrict out, int64_t n, float below, float one) {
-  constexpr float kBelowOne = 0.99999994f, kBelowThat = 0.99999988f;
-  for (int64_t i = 0; i < n; ++i) {
-    const float x = in[i] + add[i];
-    const float a = x < 0.0f ? -x : x;
-    float t = fast_tanh(a);
-    t = t > kBelowThat ? kBelowThat : t;
-    t = a >= one ? 1.0f : (a >= below ? kBelowOne : t);
-    out[i] = x < 0.0f ? -t : t;
-  }
-}
+void add_tanh_saturating(const float* __restrict in, const float* __restrict add, float* __restrict out,
+                         int64_t n, float below, float one);
 
-inline void mul_sigmoid(const float* __restrict in, float* __restrict inout, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) inout[i] *= fast_sigmoid(in[i]);
-}
+// inout *= sigmoid(in)
+void mul_sigmoid(const float* __restrict in, float* __restrict inout, int64_t n);
 
 // nn.LSTMCell's element-wise part for one row: gates [4D] in the order i, f, g, o.
-inline void lstm_pointwise(const float* __restrict gates, const float* __restrict c_old,
-                           float* __restrict c_new, float* __restrict h_new, int64_t d) {
-  for (int64_t j = 0; j < d; ++j) {
-    const float cell =
-        fast_sigmoid(gates[d + j]) * c_old[j] + fast_sigmoid(gates[j]) * fast_tanh(gates[2 * d + j]);
-    c_new[j] = cell;
-    h_new[j] = fast_sigmoid(gates[3 * d + j]) * fast_tanh(cell);
-  }
-}
+void lstm_pointwise(const float* __restrict gates, const float* __restrict c_old, float* __restrict c_new,
+                    float* __restrict h_new, int64_t d);
 
 }  // namespace edgecap::detail::pointwise
