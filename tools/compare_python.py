@@ -5,7 +5,8 @@
         --model models/lightweight_captioning_model.pt --images samples/scenes --runs 5 --threads 2
 
 Three sides: edgecap; Python eager (`reference_pipeline.py --mode eager`: the seed's way, an nn.Module
-holding the file's weights, INT8 quantized at load); Python TorchScript (`--mode script`: the same file
+holding the file's weights; for INT8 the eager INT8 structure with the file's int8 weights); Python
+TorchScript (`--mode script`: the same file
 edgecap loads, called from Python). The target is stated against eager, which is what the seed runs.
 
 Per-caption latency: `edgecap bench --model M --precision P` and `reference_pipeline.py` caption the same
