@@ -237,9 +237,13 @@ struct Captioner::Impl {
   torch::jit::Module module;
   c10::Device device{c10::kCPU};
   at::ScalarType input_type = at::kFloat;
-  std::unique_ptr<detail::NativeStep> native;  // set when the native step matched the module's
+  std::unique_ptr<detail::NativeStep> native;               // set when the native step matched the module's
+  std::unique_ptr<detail::NativeEncodeTail> native_encode;  // INT8 only, set when it matched too
 
-  State encode(const at::Tensor& image) { return to_state(module.get_method("encode")({image}), "encode"); }
+  State encode(const at::Tensor& image) {
+    if (native_encode) return native_encode->run(image);
+    return to_state(module.get_method("encode")({image}), "encode");
+  }
 
   // One step: tokens [rows] int64 -> log-probs [rows, V] as float32 on the CPU, plus the new state.
   std::pair<at::Tensor, State> step(const std::vector<int64_t>& tokens, const State& state) {
@@ -291,9 +295,9 @@ struct Captioner::Impl {
   }
 
   // The native step (native_step.h) for the shipped architecture, kept only when its log-probs stay within
-  // its tolerance of the module's step (FP32 1e-4, INT8 0.1: native_step_int8.cpp says why) and pick the same tokens, greedy and over
-  // 3 rows; else the module's step runs. `params` are the loaded module's (freeze folds them into the
-  // graph). Sets info.decoder.
+  // its tolerance of the module's step (FP32 1e-4, INT8 0.1: native_step_int8.cpp says why) and pick the same
+  // tokens, greedy and over 3 rows; else the module's step runs. `params` are the loaded module's (freeze
+  // folds them into the graph). Sets info.decoder.
   void try_native_step(const detail::NamedTensors& params) {
     std::string reason;
     std::unique_ptr<detail::NativeStep> candidate =
@@ -338,6 +342,50 @@ struct Captioner::Impl {
     info.decoder = "native " + candidate->kind() + text;
     native = std::move(candidate);
     info.native_step = true;
+  }
+
+  // For INT8, after the native step: the native tail of encode (native_step.h), kept only when encode +
+  // the native step with it stay within the step's tolerance of encode through the module + the same step,
+  // and pick the same tokens, greedy and over 3 rows. Appends to info.decoder what it did.
+  void try_native_encode() {
+    std::string reason;
+    std::unique_ptr<detail::NativeEncodeTail> candidate = detail::NativeEncodeTail::create(module, reason);
+    float worst = 0.0f;
+    if (candidate) {
+      try {
+        for (const int rows : {1, 3}) {
+          const at::Tensor reference = probe_steps(rows, 6);
+          native_encode = std::move(candidate);
+          at::Tensor got;
+          try {
+            got = probe_steps(rows, 6);
+          } catch (...) {
+            candidate = std::move(native_encode);
+            throw;
+          }
+          candidate = std::move(native_encode);
+          if (!reference.sizes().equals(got.sizes()) || !reference.argmax(1).equal(got.argmax(1))) {
+            reason = "it changes the tokens";
+          } else {
+            worst = std::max(worst, (reference - got).abs().max().item<float>());
+            if (!(worst <= native->tolerance()))
+              reason = "its log-probs differ from the module's by " + std::to_string(worst);
+          }
+          if (!reason.empty()) break;
+        }
+      } catch (const c10::Error& e) {
+        reason = "the trial failed: " + torch_message(e);
+      }
+    }
+    if (!reason.empty()) {
+      info.decoder += "; encode through TorchScript (native tail not used: " + reason + ")";
+      return;
+    }
+    native_encode = std::move(candidate);
+    char text[64];
+    std::snprintf(text, sizeof text, "; native encode tail (verified, max |\u0394| %.1e)",
+                  static_cast<double>(worst));
+    info.decoder += text;
   }
 
   at::Tensor probe_log_probs(torch::jit::Module& candidate) {
@@ -501,6 +549,7 @@ Captioner::Captioner(const LoadOptions& options) : impl_(std::make_unique<Impl>(
     m.info.optimized = m.try_optimize();
   }
   if (m.info.decoder.empty()) m.try_native_step(params);
+  if (m.info.native_step && options.precision == Precision::kINT8) m.try_native_encode();
   m.info.load_ms = ms_since(start);
 }
 

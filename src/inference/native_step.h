@@ -70,6 +70,23 @@ StepInputs read_state(const StepState& state, const std::vector<int64_t>& tokens
 void attend(float* scores, const float* feats, const float* beta, int64_t beta_stride, float* context,
             int64_t rows, int64_t regions, int64_t encoder);
 
+// The part of an INT8 module's encode after its convolutions, run natively: the module's `encoder`
+// (quantize -> int8 Conv+ReLU blocks -> dequantize) still runs through TorchScript, then the features
+// are laid out, and enc_att, init_h and init_c (dynamic INT8 Linear) computed with int8_linear.h instead
+// of three onednn calls that cost ~36 us each at these sizes. Returns the module's state dict contents
+// {feats, proj, h, c, alpha}. Same caveats and checks as the INT8 step (native_step_int8.cpp).
+class NativeEncodeTail {
+ public:
+  virtual ~NativeEncodeTail() = default;
+  // nullptr + reason when the module is not the INT8 cnn-attention-lstm this knows.
+  static std::unique_ptr<NativeEncodeTail> create(const torch::jit::Module& module, std::string& reason);
+  // image [B, 3, H, W] float -> state; throws c10::Error when the module's encoder output does not fit.
+  virtual StepState run(const at::Tensor& image) = 0;
+
+ protected:
+  NativeEncodeTail() = default;
+};
+
 // The decoder weights of a loaded dynamic-quantized module, unpacked for NativeStep::create: int8 weights
 // and float biases from the packed parameters, the float embedding. Empty, with the reason, on failure.
 NamedTensors unpack_int8_decoder(const torch::jit::Module& module, std::string& reason);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/script.h>
@@ -198,6 +199,108 @@ std::unique_ptr<NativeStep> create_int8_step(const NamedTensors& p, const StepDi
 // float biases unpacked from the packed parameters (nn.quantized.dynamic.Linear keeps them in
 // <name>._packed_params._packed_params, the LSTMCell in _packed_weight_ih / _packed_weight_hh, whose
 // packed biases are the ones its kernel adds), the float embedding as it is. Empty + reason on failure.
+namespace {
+
+// (int8 weight, float bias) of the dynamic-quantized Linear `name` of `module`.
+std::pair<at::Tensor, at::Tensor> unpack_linear(const torch::jit::Module& module, const char* name) {
+  static const c10::OperatorHandle unpack =
+      c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_unpack", "");
+  torch::jit::Stack stack{
+      module.attr(name).toModule().attr("_packed_params").toModule().attr("_packed_params")};
+  unpack.callBoxed(&stack);
+  if (stack.size() != 2 || !stack[0].isTensor()) throw std::runtime_error("linear_unpack returned no weight");
+  return {stack[0].toTensor(), stack[1].isTensor() ? stack[1].toTensor() : at::Tensor()};
+}
+
+class Int8EncodeTail final : public NativeEncodeTail {
+ public:
+  Int8EncodeTail(torch::jit::Module encoder, Int8Linear enc_att, Int8Linear init_h, Int8Linear init_c,
+                 bool reduce_range)
+      : encoder_(std::move(encoder)),
+        enc_att_(std::move(enc_att)),
+        init_h_(std::move(init_h)),
+        init_c_(std::move(init_c)),
+        reduce_range_(reduce_range),
+        saturation_(libtorch_tanh_saturation()) {}
+
+  StepState run(const at::Tensor& image) override {
+    const at::Tensor x = encoder_.forward({image}).toTensor().to(at::kFloat).contiguous();  // [B, E, gh, gw]
+    TORCH_CHECK(x.dim() == 4 && x.size(1) == enc_att_.in(), "native encode: the encoder gave ", x.sizes(),
+                ", expected [B, ", enc_att_.in(), ", h, w]");
+    const int64_t B = x.size(0), E = x.size(1), R = x.size(2) * x.size(3);
+    const int64_t A = enc_att_.out(), D = init_h_.out();
+    // feats = x.flatten(2).transpose(1, 2): [B, R, E]
+    at::Tensor feats = at::empty({B, R, E}, at::kFloat);
+    const float* src = x.data_ptr<float>();
+    float* dst = feats.data_ptr<float>();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t e = 0; e < E; ++e)
+        for (int64_t r = 0; r < R; ++r) dst[(b * R + r) * E + e] = src[(b * E + e) * R + r];
+    // proj = enc_att(feats), one quantization over all B * R rows as the module's Linear sees them
+    quantized_.resize(static_cast<std::size_t>(B * R * E));
+    at::Tensor proj = at::empty({B, R, A}, at::kFloat);
+    InputQuant q = quantize_input(dst, B * R * E, quantized_.data(), reduce_range_);
+    enc_att_.apply(quantized_.data(), q, B * R, proj.data_ptr<float>(), A);
+    // h, c = tanh(init_h(mean)), tanh(init_c(mean)); the mean over regions as ATen sums then divides
+    at::Tensor mean = feats.mean(1);
+    q = quantize_input(mean.data_ptr<float>(), B * E, quantized_.data(), reduce_range_);
+    pre_.resize(static_cast<std::size_t>(B * D));
+    zeros_.assign(static_cast<std::size_t>(B * D), 0.0f);
+    at::Tensor h = at::empty({B, D}, at::kFloat), c = at::empty({B, D}, at::kFloat);
+    init_h_.apply(quantized_.data(), q, B, pre_.data(), D);
+    // h is quantized by the first step: its saturated values must be LibTorch's (pointwise.h)
+    pointwise::add_tanh_saturating(pre_.data(), zeros_.data(), h.data_ptr<float>(), B * D,
+                                   saturation_.below_one, saturation_.one);
+    init_c_.apply(quantized_.data(), q, B, pre_.data(), D);
+    pointwise::add_tanh_saturating(pre_.data(), zeros_.data(), c.data_ptr<float>(), B * D,
+                                   saturation_.below_one, saturation_.one);
+    StepState state;
+    state.reserve(5);
+    state.emplace_back("feats", std::move(feats));
+    state.emplace_back("proj", std::move(proj));
+    state.emplace_back("h", std::move(h));
+    state.emplace_back("c", std::move(c));
+    state.emplace_back("alpha", at::zeros({B, R}, at::kFloat));
+    return state;
+  }
+
+ private:
+  torch::jit::Module encoder_;
+  Int8Linear enc_att_, init_h_, init_c_;
+  bool reduce_range_;
+  Saturation saturation_;
+  std::vector<uint8_t> quantized_;
+  std::vector<float> pre_, zeros_;
+};
+
+}  // namespace
+
+std::unique_ptr<NativeEncodeTail> NativeEncodeTail::create(const torch::jit::Module& module,
+                                                           std::string& reason) {
+  reason.clear();
+  try {
+    torch::jit::Module encoder = module.attr("encoder").toModule();
+    auto layer = [&](const char* name) {
+      const auto [w, b] = unpack_linear(module, name);
+      if (w.scalar_type() != at::kQInt8) throw std::runtime_error(std::string(name) + " is not int8");
+      return reason.empty() ? to_int8(w, b, reason, name) : Int8Linear();
+    };
+    Int8Linear enc_att = layer("enc_att"), init_h = layer("init_h"), init_c = layer("init_c");
+    if (!reason.empty()) return nullptr;
+    if (init_h.in() != enc_att.in() || init_c.in() != enc_att.in() || init_c.out() != init_h.out()) {
+      reason = "enc_att, init_h and init_c do not fit together";
+      return nullptr;
+    }
+    const bool reduce_range = at::globalContext().qEngine() != at::QEngine::QNNPACK;
+    return std::unique_ptr<NativeEncodeTail>(new Int8EncodeTail(
+        std::move(encoder), std::move(enc_att), std::move(init_h), std::move(init_c), reduce_range));
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    reason = "cannot read its int8 encoder weights (" + what.substr(0, what.find('\n')) + ")";
+    return nullptr;
+  }
+}
+
 NamedTensors unpack_int8_decoder(const torch::jit::Module& module, std::string& reason) {
   NamedTensors params;
   try {

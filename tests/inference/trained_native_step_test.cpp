@@ -51,6 +51,10 @@ TEST_P(TrainedNativeStep, CaptionsTheSampleScenesAsTheTorchScriptStep) {
   Captioner native(options(path, true));
   Captioner script(options(path, false));
   ASSERT_TRUE(native.load_info().native_step) << native.load_info().decoder;
+  if (is_int8(path)) {
+    EXPECT_NE(native.load_info().decoder.find("native encode tail (verified"), std::string::npos)
+        << native.load_info().decoder;
+  }
   for (const fs::path& scene : scenes) {
     const cv::Mat image = cv::imread(scene.string(), cv::IMREAD_COLOR);
     ASSERT_FALSE(image.empty()) << scene;
