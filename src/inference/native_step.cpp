@@ -33,7 +33,7 @@ std::string shape_of(const at::Tensor& t) {
 
 namespace {
 
-// The FP32 step: float weights, matrix products through ATen (BLAS), element-wise loops in pointwise.h.
+// The FP32 step: float weights; matrix products and element-wise loops in pointwise.h.
 class Fp32Step final : public NativeStep {
  public:
   Fp32Step(const NamedTensors& p, const StepDims& dims);
@@ -43,16 +43,16 @@ class Fp32Step final : public NativeStep {
 
  private:
   StepDims dims_;
-  // Weights of the two big products are stored transposed ([in, out]): measured faster than [out, in] for
-  // gemv (greedy) and gemm (beam). dec_att, f_beta and the LSTM's hidden-to-hidden weights all read h: one
-  // matrix [D, A + E + 4D], the LSTM biases included in its bias.
+  // The matrices are stored transposed ([in, out]) for pointwise::add_matvec_t, one product per row (beam
+  // rows included). dec_att, f_beta and the LSTM's hidden-to-hidden weights all read h: one matrix
+  // [D, A + E + 4D], the LSTM biases included in its bias.
   at::Tensor h_weight_t_, h_bias_;
-  at::Tensor full_att_;     // [A]; its bias is dropped: softmax does not change when a constant is added
-  at::Tensor token_gates_;  // [V, 4D] = embedding @ weight_ih[:, :Em]^T: the embedding's part, per token
-  at::Tensor context_w_t_;  // [E, 4D] = weight_ih[:, Em:]^T
-  at::Tensor fc_w_, fc_b_;  // [V, D], [V]
-  at::Tensor hh_;           // scratch [B, A + E + 4D]: h's products, then the LSTM gates
-  at::Tensor att_;          // scratch [B * R, A]: tanh(proj + dec_att(h))
+  at::Tensor full_att_;       // [A]; its bias is dropped: softmax does not change when a constant is added
+  at::Tensor token_gates_;    // [V, 4D] = embedding @ weight_ih[:, :Em]^T: the embedding's part, per token
+  at::Tensor context_w_t_;    // [E, 4D] = weight_ih[:, Em:]^T
+  at::Tensor fc_w_t_, fc_b_;  // [D, V] (transposed), [V]
+  at::Tensor hh_;             // scratch [B, A + E + 4D]: h's products, then the LSTM gates
+  at::Tensor att_;            // scratch [B * R, A]: tanh(proj + dec_att(h))
 };
 
 const char* const kWeightNames[] = {"dec_att.weight", "full_att.weight", "f_beta.weight",
@@ -142,7 +142,7 @@ Fp32Step::Fp32Step(const NamedTensors& p, const StepDims& dims) : dims_(dims) {
   full_att_ = get("full_att.weight").reshape({A}).contiguous();
   token_gates_ = at::mm(get("embedding.weight"), w_ih.narrow(1, 0, Em).t()).contiguous();
   context_w_t_ = w_ih.narrow(1, Em, E).t().contiguous();
-  fc_w_ = get("fc.weight");
+  fc_w_t_ = get("fc.weight").t().contiguous();
   fc_b_ = get("fc.bias");
   hh_ = at::empty({0}, at::kFloat);
   att_ = at::empty({0}, at::kFloat);
@@ -224,11 +224,11 @@ std::pair<at::Tensor, StepState> Fp32Step::run(const std::vector<int64_t>& token
   const int64_t N = A + E + 4 * D;
 
   // Everything that reads the previous h, in one matrix product: dec_att(h), f_beta(h), W_hh h + biases.
-  // One gemv per row: OpenBLAS's gemm took 110 us for 3 rows of this shape, 3 gemv ~70 (1 thread).
   hh_.resize_({B, N});
   for (int64_t b = 0; b < B; ++b) {
-    at::Tensor row = hh_.select(0, b);
-    at::addmv_out(row, h_bias_, h_weight_t_.t(), in.h.select(0, b));
+    float* row = hh_.data_ptr<float>() + b * N;
+    std::copy(h_bias_.data_ptr<float>(), h_bias_.data_ptr<float>() + N, row);
+    pointwise::add_matvec_t(h_weight_t_.data_ptr<float>(), D, N, in.h.data_ptr<float>() + b * D, row);
   }
 
   // Attention: alpha = softmax(full_att(tanh(proj + dec_att(h)))) over the R regions; full_att's bias
@@ -251,11 +251,9 @@ std::pair<at::Tensor, StepState> Fp32Step::run(const std::vector<int64_t>& token
     for (int64_t j = 0; j < 4 * D; ++j) gates[j] += token_row[j];
   }
   // The context's part of W_ih x.
-  at::Tensor gates = hh_.narrow(1, A + E, 4 * D);
-  if (B == 1)
-    gates.view({4 * D}).addmv_(context_w_t_.t(), context.view({E}));
-  else
-    gates.addmm_(context, context_w_t_);
+  for (int64_t b = 0; b < B; ++b)
+    pointwise::add_matvec_t(context_w_t_.data_ptr<float>(), E, 4 * D, context.data_ptr<float>() + b * E,
+                            hh + b * N + A + E);
 
   at::Tensor c_next = at::empty({B, D}, at::kFloat);
   at::Tensor h_next = at::empty({B, D}, at::kFloat);
@@ -264,8 +262,12 @@ std::pair<at::Tensor, StepState> Fp32Step::run(const std::vector<int64_t>& token
                               c_next.data_ptr<float>() + b * D, h_next.data_ptr<float>() + b * D, D);
   }
 
-  at::Tensor logits = B == 1 ? at::addmv(fc_b_, fc_w_, h_next.view({D})).view({1, dims_.vocab})
-                             : at::addmm(fc_b_, h_next, fc_w_.t());
+  at::Tensor logits = at::empty({B, dims_.vocab}, at::kFloat);
+  for (int64_t b = 0; b < B; ++b) {
+    float* row = logits.data_ptr<float>() + b * dims_.vocab;
+    std::copy(fc_b_.data_ptr<float>(), fc_b_.data_ptr<float>() + dims_.vocab, row);
+    pointwise::add_matvec_t(fc_w_t_.data_ptr<float>(), D, dims_.vocab, h_next.data_ptr<float>() + b * D, row);
+  }
   StepState next;
   next.reserve(5);
   next.emplace_back("feats", in.feats);

@@ -44,4 +44,13 @@ EDGECAP_CLONES void lstm_pointwise(const float* __restrict gates, const float* _
   }
 }
 
+EDGECAP_CLONES void add_matvec_t(const float* __restrict w_t, int64_t in, int64_t out,
+                                 const float* __restrict x, float* __restrict y) {
+  for (int64_t i = 0; i < in; ++i) {
+    const float xi = x[i];
+    const float* __restrict row = w_t + i * out;
+    for (int64_t o = 0; o < out; ++o) y[o] += row[o] * xi;
+  }
+}
+
 }  // namespace edgecap::detail::pointwise

@@ -48,4 +48,11 @@ void mul_sigmoid(const float* __restrict in, float* __restrict inout, int64_t n)
 void lstm_pointwise(const float* __restrict gates, const float* __restrict c_old, float* __restrict c_new,
                     float* __restrict h_new, int64_t d);
 
+// y[o] += sum_i w_t[i * out + o] * x[i]: a matrix-vector product with the matrix stored transposed
+// ([in, out]), summed in i order for every o (the same result in every compiled version). The FP32 step's
+// products: at these sizes (up to 1344 x 256) OpenBLAS's AVX2 sgemv ran at about half the AVX-512 loop's
+// speed (edgecap_microbench BM_Step, docs/BENCHMARKS.md).
+void add_matvec_t(const float* __restrict w_t, int64_t in, int64_t out, const float* __restrict x,
+                  float* __restrict y);
+
 }  // namespace edgecap::detail::pointwise
