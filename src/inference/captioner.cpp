@@ -295,7 +295,7 @@ struct Captioner::Impl {
   }
 
   // The native step (native_step.h) for the shipped architecture, kept only when its log-probs stay within
-  // its tolerance of the module's step (FP32 1e-4, INT8 0.1: native_step_int8.cpp says why) and pick the same
+  // its tolerance of the module's step (FP32 1e-4, INT8 0.25: native_step_int8.cpp says why) and pick the same
   // tokens, greedy and over 3 rows; else the module's step runs. `params` are the loaded module's (freeze
   // folds them into the graph). Sets info.decoder.
   void try_native_step(const detail::NamedTensors& params) {
