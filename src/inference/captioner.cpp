@@ -295,9 +295,9 @@ struct Captioner::Impl {
   }
 
   // The native step (native_step.h) for the shipped architecture, kept only when its log-probs stay within
-  // its tolerance of the module's step (FP32 1e-4, INT8 0.25: native_step_int8.cpp says why) and pick the same
-  // tokens, greedy and over 3 rows; else the module's step runs. `params` are the loaded module's (freeze
-  // folds them into the graph). Sets info.decoder.
+  // its tolerance of the module's step (FP32 1e-4, INT8 0.25: native_step_int8.cpp says why) and pick the
+  // same tokens, greedy and over 3 rows; else the module's step runs. `params` are the loaded module's
+  // (freeze folds them into the graph). Sets info.decoder.
   void try_native_step(const detail::NamedTensors& params) {
     std::string reason;
     std::unique_ptr<detail::NativeStep> candidate =
@@ -307,32 +307,7 @@ struct Captioner::Impl {
       return;
     }
     float worst = 0.0f;
-    try {
-      for (const int rows : {1, 3}) {
-        const at::Tensor reference = probe_steps(rows, 6);
-        native = std::move(candidate);
-        at::Tensor got;
-        try {
-          got = probe_steps(rows, 6);
-        } catch (...) {
-          candidate = std::move(native);
-          throw;
-        }
-        candidate = std::move(native);
-        if (!reference.sizes().equals(got.sizes())) {
-          reason = "log-probs shaped " + shape_of(got) + " instead of " + shape_of(reference);
-        } else if (!reference.argmax(1).equal(got.argmax(1))) {
-          reason = "it picks other tokens than the module";
-        } else {
-          worst = std::max(worst, (reference - got).abs().max().item<float>());
-          if (!(worst <= candidate->tolerance()))
-            reason = "its log-probs differ from the module's by " + std::to_string(worst);
-        }
-        if (!reason.empty()) break;
-      }
-    } catch (const c10::Error& e) {
-      reason = "the trial steps failed: " + torch_message(e);
-    }
+    reason = compare_probes(native, candidate, candidate->tolerance(), worst);
     if (!reason.empty()) {
       info.decoder = "TorchScript (native step not used: " + reason + ")";
       return;
@@ -351,32 +326,7 @@ struct Captioner::Impl {
     std::string reason;
     std::unique_ptr<detail::NativeEncodeTail> candidate = detail::NativeEncodeTail::create(module, reason);
     float worst = 0.0f;
-    if (candidate) {
-      try {
-        for (const int rows : {1, 3}) {
-          const at::Tensor reference = probe_steps(rows, 6);
-          native_encode = std::move(candidate);
-          at::Tensor got;
-          try {
-            got = probe_steps(rows, 6);
-          } catch (...) {
-            candidate = std::move(native_encode);
-            throw;
-          }
-          candidate = std::move(native_encode);
-          if (!reference.sizes().equals(got.sizes()) || !reference.argmax(1).equal(got.argmax(1))) {
-            reason = "it changes the tokens";
-          } else {
-            worst = std::max(worst, (reference - got).abs().max().item<float>());
-            if (!(worst <= native->tolerance()))
-              reason = "its log-probs differ from the module's by " + std::to_string(worst);
-          }
-          if (!reason.empty()) break;
-        }
-      } catch (const c10::Error& e) {
-        reason = "the trial failed: " + torch_message(e);
-      }
-    }
+    if (candidate) reason = compare_probes(native_encode, candidate, native->tolerance(), worst);
     if (!reason.empty()) {
       info.decoder += "; encode through TorchScript (native tail not used: " + reason + ")";
       return;
@@ -386,6 +336,37 @@ struct Captioner::Impl {
     std::snprintf(text, sizeof text, "; native encode tail (verified, max |\u0394| %.1e)",
                   static_cast<double>(worst));
     info.decoder += text;
+  }
+
+  // Probes (probe_steps: greedy and 3 rows, 6 steps each) without and then with `candidate` in `slot`:
+  // "" when they pick the same tokens and their log-probs stay within `tolerance` (the largest difference
+  // in `worst`), else why not. `slot` is empty and `candidate` holds the candidate again afterwards.
+  template <typename Native>
+  std::string compare_probes(std::unique_ptr<Native>& slot, std::unique_ptr<Native>& candidate,
+                             float tolerance, float& worst) {
+    try {
+      for (const int rows : {1, 3}) {
+        const at::Tensor reference = probe_steps(rows, 6);
+        slot = std::move(candidate);
+        at::Tensor got;
+        try {
+          got = probe_steps(rows, 6);
+        } catch (...) {
+          candidate = std::move(slot);
+          throw;
+        }
+        candidate = std::move(slot);
+        if (!reference.sizes().equals(got.sizes()))
+          return "log-probs shaped " + shape_of(got) + " instead of " + shape_of(reference);
+        if (!reference.argmax(1).equal(got.argmax(1))) return "it picks other tokens than the module";
+        worst = std::max(worst, (reference - got).abs().max().item<float>());
+        if (!(worst <= tolerance))
+          return "its log-probs differ from the module's by " + std::to_string(worst);
+      }
+    } catch (const c10::Error& e) {
+      return "the trial steps failed: " + torch_message(e);
+    }
+    return {};
   }
 
   at::Tensor probe_log_probs(torch::jit::Module& candidate) {

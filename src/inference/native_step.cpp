@@ -196,6 +196,17 @@ StepInputs read_state(const StepState& state, const std::vector<int64_t>& tokens
   return {feats->contiguous(), proj->contiguous(), h_in->contiguous(), c_in->contiguous(), B, R};
 }
 
+StepState next_state(const StepInputs& in, at::Tensor h, at::Tensor c, at::Tensor alpha) {
+  StepState next;
+  next.reserve(5);
+  next.emplace_back("feats", in.feats);
+  next.emplace_back("proj", in.proj);
+  next.emplace_back("h", std::move(h));
+  next.emplace_back("c", std::move(c));
+  next.emplace_back("alpha", std::move(alpha));
+  return next;
+}
+
 void attend(float* scores, const float* feats, const float* beta, int64_t beta_stride, float* context,
             int64_t rows, int64_t regions, int64_t encoder) {
   const int64_t R = regions, E = encoder;
@@ -268,14 +279,7 @@ std::pair<at::Tensor, StepState> Fp32Step::run(const std::vector<int64_t>& token
     std::copy(fc_b_.data_ptr<float>(), fc_b_.data_ptr<float>() + dims_.vocab, row);
     pointwise::add_matvec_t(fc_w_t_.data_ptr<float>(), D, dims_.vocab, h_next.data_ptr<float>() + b * D, row);
   }
-  StepState next;
-  next.reserve(5);
-  next.emplace_back("feats", in.feats);
-  next.emplace_back("proj", in.proj);
-  next.emplace_back("h", std::move(h_next));
-  next.emplace_back("c", std::move(c_next));
-  next.emplace_back("alpha", alpha);
-  return {at::log_softmax(logits, 1), std::move(next)};
+  return {at::log_softmax(logits, 1), next_state(in, std::move(h_next), std::move(c_next), std::move(alpha))};
 }
 
 }  // namespace edgecap::detail

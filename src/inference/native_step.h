@@ -65,6 +65,9 @@ struct StepInputs {
 };
 StepInputs read_state(const StepState& state, const std::vector<int64_t>& tokens, const StepDims& dims);
 
+// The state a step returns, in the module's order: feats and proj as they came, the new h, c and alpha.
+StepState next_state(const StepInputs& in, at::Tensor h, at::Tensor c, at::Tensor alpha);
+
 // Softmax over each of `rows` rows of `scores` [rows, R] in place, then context[b] = sigmoid(beta[b]) *
 // sum_r alpha[b, r] feats[b, r] (beta rows `beta_stride` floats apart).
 void attend(float* scores, const float* feats, const float* beta, int64_t beta_stride, float* context,

@@ -151,14 +151,8 @@ class Int8Step final : public NativeStep {
     q = quantize_input(h_next.data_ptr<float>(), B * D, quantized_.data(), reduce_range_);
     fc_.apply(quantized_.data(), q, B, logits.data_ptr<float>(), dims_.vocab);
 
-    StepState next;
-    next.reserve(5);
-    next.emplace_back("feats", in.feats);
-    next.emplace_back("proj", in.proj);
-    next.emplace_back("h", std::move(h_next));
-    next.emplace_back("c", std::move(c_next));
-    next.emplace_back("alpha", alpha);
-    return {at::log_softmax(logits, 1), std::move(next)};
+    return {at::log_softmax(logits, 1),
+            next_state(in, std::move(h_next), std::move(c_next), std::move(alpha))};
   }
 
  private:
