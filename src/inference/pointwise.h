@@ -1,6 +1,6 @@
 #pragma once
-// The element-wise parts of the native decoder steps (native_step.cpp, native_step_int8.cpp). Internal to
-// edgecap_inference.
+// The float loops of the native decoder steps (native_step.cpp, native_step_int8.cpp): element-wise
+// functions and the FP32 matrix-vector product. Internal to edgecap_inference.
 #include <cstdint>
 
 namespace edgecap::detail::pointwise {
