@@ -27,7 +27,7 @@ std::string_view display_name(Precision p) {
     case Precision::kFP32: return "FP32 (original)";
     case Precision::kFP16: return "FP16 (Half Precision)";
     case Precision::kBF16: return "BF16 (bfloat16)";
-    case Precision::kINT8: return "INT8 (Dynamic Quantization)";
+    case Precision::kINT8: return "INT8 (Quantized)";
   }
   return "?";
 }

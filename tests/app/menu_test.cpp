@@ -61,7 +61,7 @@ TEST(MenuTest, PrecisionMenuMarksAvailabilityWithReasons) {
   EXPECT_THAT(text, HasSubstr("1. FP32 (original) ✅\n"));
   EXPECT_THAT(text, HasSubstr("2. FP16 (Half Precision) ❌ needs CUDA"));
   EXPECT_THAT(text, HasSubstr("3. BF16 (bfloat16) ✅\n"));
-  EXPECT_THAT(text, HasSubstr("4. INT8 (Dynamic Quantization) ❌ no quantized sibling"));
+  EXPECT_THAT(text, HasSubstr("4. INT8 (Quantized) ❌ no quantized sibling"));
 }
 
 TEST(MenuTest, ParseChoice) {
@@ -123,7 +123,7 @@ TEST(MenuTest, PrecisionChoiceSkipsUnavailableOnes) {
   ASSERT_TRUE(chosen.has_value());
   EXPECT_EQ(*chosen, Precision::kBF16);
   EXPECT_THAT(out.str(), HasSubstr("FP16 (Half Precision) is not available: needs CUDA"));
-  EXPECT_THAT(out.str(), HasSubstr("INT8 (Dynamic Quantization) is not available"));
+  EXPECT_THAT(out.str(), HasSubstr("INT8 (Quantized) is not available"));
 }
 
 TEST(MenuTest, NothingAvailableIsAModelErrorWithTheReasons) {
