@@ -197,14 +197,19 @@ std::unique_ptr<NativeStep> create_int8_step(const NamedTensors& p, const StepDi
 namespace {
 
 // (int8 weight, float bias) of the dynamic-quantized Linear `name` of `module`.
-std::pair<at::Tensor, at::Tensor> unpack_linear(const torch::jit::Module& module, const char* name) {
+// (int8 weight, float bias or undefined) of a LinearPackedParamsBase: quantized::linear_unpack.
+std::pair<at::Tensor, at::Tensor> unpack_packed(const c10::IValue& packed) {
   static const c10::OperatorHandle unpack =
       c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_unpack", "");
-  torch::jit::Stack stack{
-      module.attr(name).toModule().attr("_packed_params").toModule().attr("_packed_params")};
+  torch::jit::Stack stack{packed};
   unpack.callBoxed(&stack);
   if (stack.size() != 2 || !stack[0].isTensor()) throw std::runtime_error("linear_unpack returned no weight");
   return {stack[0].toTensor(), stack[1].isTensor() ? stack[1].toTensor() : at::Tensor()};
+}
+
+// The same for the dynamic-quantized Linear `name` of `module` (<name>._packed_params._packed_params).
+std::pair<at::Tensor, at::Tensor> unpack_linear(const torch::jit::Module& module, const char* name) {
+  return unpack_packed(module.attr(name).toModule().attr("_packed_params").toModule().attr("_packed_params"));
 }
 
 class Int8EncodeTail final : public NativeEncodeTail {
@@ -298,29 +303,18 @@ std::unique_ptr<NativeEncodeTail> NativeEncodeTail::create(const torch::jit::Mod
 
 NamedTensors unpack_int8_decoder(const torch::jit::Module& module, std::string& reason) {
   NamedTensors params;
+  auto put = [&params](const std::string& weight, const std::string& bias,
+                       const std::pair<at::Tensor, at::Tensor>& unpacked) {
+    params[weight] = unpacked.first;
+    if (unpacked.second.defined()) params[bias] = unpacked.second;
+  };
   try {
-    static const c10::OperatorHandle unpack =
-        c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_unpack", "");
-    auto put = [&](const std::string& name, const c10::IValue& packed) {
-      torch::jit::Stack stack{packed};
-      unpack.callBoxed(&stack);
-      if (stack.size() != 2 || !stack[0].isTensor())
-        throw std::runtime_error("linear_unpack returned no weight");
-      params[name + ".weight"] = stack[0].toTensor();
-      if (stack[1].isTensor()) params[name + ".bias"] = stack[1].toTensor();
-    };
-    for (const char* name : {"dec_att", "full_att", "f_beta", "fc"})
-      put(name, module.attr(name).toModule().attr("_packed_params").toModule().attr("_packed_params"));
+    for (const std::string name : {"dec_att", "full_att", "f_beta", "fc"})
+      put(name + ".weight", name + ".bias", unpack_linear(module, name.c_str()));
+    // The LSTMCell's packed weights carry the biases its kernel adds.
     const torch::jit::Module lstm = module.attr("lstm").toModule();
-    put("lstm.weight_ih_", lstm.attr("_packed_weight_ih"));
-    put("lstm.weight_hh_", lstm.attr("_packed_weight_hh"));
-    for (const char* part : {"ih", "hh"}) {
-      const std::string from = std::string("lstm.weight_") + part + "_.";
-      params[std::string("lstm.weight_") + part] = params.at(from + "weight");
-      if (params.count(from + "bias")) params[std::string("lstm.bias_") + part] = params.at(from + "bias");
-      params.erase(from + "weight");
-      params.erase(from + "bias");
-    }
+    for (const std::string part : {"ih", "hh"})
+      put("lstm.weight_" + part, "lstm.bias_" + part, unpack_packed(lstm.attr("_packed_weight_" + part)));
     params["embedding.weight"] = module.attr("embedding").toModule().attr("weight").toTensor();
   } catch (const std::exception& e) {
     const std::string what = e.what();
