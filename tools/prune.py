@@ -6,14 +6,20 @@
          pruning_results/pruning_report.json
 
 1. Structured 30%: a NEW, smaller model is built and the kept slices are copied into it: 30% of the output
-   channels of every conv layer (ranked by the L1 norm of the BN-scaled filter; the next layer loses the
-   matching input channels, the last layer's channels are the encoder dimension seen by the attention, the
-   initial state and the LSTM input), 30% of the attention units, 30% of the embedding units and 30% of the
-   LSTM hidden units (ranked by the summed L1 norm of all weights into and out of the unit, each matrix
+   channels of every conv layer (the next layer loses the matching input channels, the last layer's
+   channels are the encoder dimension seen by the attention, the initial state and the LSTM input), 30% of
+   the attention units, 30% of the embedding units and 30% of the LSTM hidden units. Which units go:
+   the lowest first-order Taylor importance (default, `--criterion taylor`: |activation x gradient of the
+   caption loss| per example, on 2,048 training images; taylor_scores), or weight magnitude (`--criterion
+   l1`: L1 norm of the BN-scaled filter; summed L1 norm of all weights into and out of a unit, each matrix
    normalised by its mean magnitude). Tensors and MACs shrink.
 2. Global magnitude pruning: the 10% smallest-magnitude weights that remain (conv, linear, LSTM,
    embedding; not biases or BatchNorm) are zeroed.
-3. One epoch of fine-tuning; the zero mask is re-applied after every optimiser step.
+3. One epoch of fine-tuning; the zero mask is re-applied after every optimiser step. By default the epoch
+   is one pass over every (image, caption) pair (`--epoch-captions all`, the COCO convention of the seed's
+   training; `one` = one caption per image, as an epoch of tools/train.py), and a feature loss keeps the
+   pruned encoder's region features close to the original's values for the channels it kept
+   (`--feature-distill`).
 """
 import argparse
 import copy
@@ -50,9 +56,58 @@ def _norm_l1(w: torch.Tensor, dim: int) -> torch.Tensor:
     return w.sum(dims) / (w.mean() + 1e-12)
 
 
-def structured_prune(model: Captioner, ratio: float = 0.3) -> Captioner:
+def taylor_scores(model: Captioner, batches) -> Dict[str, object]:
+    """First-order Taylor importance of every prunable unit (Molchanov et al., 2017): for each training
+    example, |sum over positions and steps of activation x d(loss)/d(activation)| -- the first-order change
+    of the caption loss when the unit's output is zeroed -- averaged over the examples. Units: every conv
+    block's output channel (after ReLU; the last block's channels are the encoder dimension), the attention
+    units (input of full_att, every step), the embedding units (embedding output) and the decoder units
+    (LSTM h and c, every step, so the recurrent uses count). `batches`: (normalised images, tokens) pairs;
+    the loss is teacher-forced cross-entropy in eval mode (BatchNorm statistics fixed, no dropout)."""
+    model = copy.deepcopy(model).eval()
+    acc: Dict[str, torch.Tensor] = {}
+    per_example: Dict[str, torch.Tensor] = {}
+
+    def track(name: str, t: torch.Tensor, unit_dim: int) -> None:
+        def hook(g: torch.Tensor) -> None:
+            prod = (t.detach() * g).movedim(unit_dim, -1)
+            prod = prod.reshape(prod.size(0), -1, prod.size(-1)).sum(1)  # [B, units]
+            per_example[name] = per_example.get(name, 0) + prod
+        t.register_hook(hook)
+
+    handles = []
+    for i, block in enumerate(model.encoder):
+        handles.append(block.register_forward_hook(
+            lambda m, inp, out, i=i: track(f"conv{i}", out, 1)))
+    handles.append(model.full_att.register_forward_hook(lambda m, inp, out: track("att", inp[0], 2)))
+    handles.append(model.embedding.register_forward_hook(lambda m, inp, out: track("emb", out, 2)))
+
+    def lstm_hook(m, inp, out):
+        track("dec", out[0], 1)
+        track("dec", out[1], 1)
+    handles.append(model.lstm.register_forward_hook(lstm_hook))
+    n = 0
+    for images, tokens in batches:
+        per_example.clear()
+        logits, _ = model(images, tokens)
+        target = tokens[:, 1:]
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=PAD,
+                               reduction="sum") / images.size(0)
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        for name, v in per_example.items():
+            acc[name] = acc.get(name, 0) + v.abs().sum(0)
+        n += images.size(0)
+    for h in handles:
+        h.remove()
+    return {"conv": [acc[f"conv{i}"] / n for i in range(len(model.encoder))],
+            "att": acc["att"] / n, "emb": acc["emb"] / n, "dec": acc["dec"] / n}
+
+
+def structured_prune(model: Captioner, ratio: float = 0.3, scores: Dict[str, object] = None) -> Captioner:
     """Return a new, physically smaller Captioner holding the most important `1-ratio` of every conv's
-    output channels and of the attention, embedding and decoder units."""
+    output channels and of the attention, embedding and decoder units. Importance: `scores` (taylor_scores)
+    when given, else the weight-magnitude rules below."""
     model = copy.deepcopy(model).eval()
     cfg = model.cfg
     E_old, A_old, D_old, M_old = cfg.encoder_dim, cfg.attention_dim, cfg.decoder_dim, cfg.embed_dim
@@ -63,25 +118,27 @@ def structured_prune(model: Captioner, ratio: float = 0.3) -> Captioner:
         conv, bn = block[0], block[1]
         scale = (bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach().abs()
         score = conv.weight.detach().abs().sum((1, 2, 3)) * scale
+        if scores is not None:
+            score = scores["conv"][len(kept_ch)]
         kept_ch.append(_top(score, _keep(conv.out_channels, ratio)))
     keep_E = kept_ch[-1]
 
     # attention units: importance |v_a| * (|W_enc row a| + |W_dec row a|)
     att_score = model.full_att.weight.detach().abs()[0] * (
         _norm_l1(model.enc_att.weight, 0) + _norm_l1(model.dec_att.weight, 0))
-    keep_A = _top(att_score, _keep(A_old, ratio))
+    keep_A = _top(att_score if scores is None else scores["att"], _keep(A_old, ratio))
 
     # embedding units: embedding column + LSTM input column
     W_ih, W_hh = model.lstm.weight_ih.detach(), model.lstm.weight_hh.detach()
     emb_score = _norm_l1(model.embedding.weight, 1) + _norm_l1(W_ih[:, :M_old], 1)
-    keep_M = _top(emb_score, _keep(M_old, ratio))
+    keep_M = _top(emb_score if scores is None else scores["emb"], _keep(M_old, ratio))
 
     # decoder units: the 4 gate rows in, the recurrent column and every consumer of h out
     gate_rows = lambda w: w.detach().abs().view(4, D_old, -1).sum((0, 2)) / (w.detach().abs().mean() + 1e-12)  # noqa
     dec_score = (gate_rows(W_ih) + gate_rows(W_hh) + _norm_l1(W_hh, 1) + _norm_l1(model.fc.weight, 1)
                  + _norm_l1(model.dec_att.weight, 1) + _norm_l1(model.f_beta.weight, 1)
                  + _norm_l1(model.init_h.weight, 0) + _norm_l1(model.init_c.weight, 0))
-    keep_D = _top(dec_score, _keep(D_old, ratio))
+    keep_D = _top(dec_score if scores is None else scores["dec"], _keep(D_old, ratio))
 
     new_cfg = ModelConfig(vocab_size=cfg.vocab_size, conv_channels=[len(k) for k in kept_ch],
                           conv_strides=list(cfg.conv_strides), embed_dim=len(keep_M),
@@ -116,6 +173,7 @@ def structured_prune(model: Captioner, ratio: float = 0.3) -> Captioner:
         new.lstm.weight_hh.copy_(W_hh[gates][:, keep_D])
         new.lstm.bias_ih.copy_(model.lstm.bias_ih[gates])
         new.lstm.bias_hh.copy_(model.lstm.bias_hh[gates])
+    new.kept = {"encoder": keep_E, "attention": keep_A, "embed": keep_M, "decoder": keep_D}
     return new
 
 
@@ -162,7 +220,8 @@ def stats(model: Captioner) -> dict:
 
 def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr: float, batch: int,
                         limit: int, log, teacher: Captioner = None, distill: float = 0.0,
-                        temperature: float = 2.0, aux_weight: float = 0.0) -> float:
+                        temperature: float = 2.0, aux_weight: float = 0.0, captions: str = "one",
+                        feature_distill: float = 0.0) -> float:
     """One epoch of teacher forcing. With a teacher and distill > 0 the loss is
     (1 - distill) * cross-entropy + distill * T^2 * KL(teacher || student) at temperature T over the
     caption tokens (knowledge distillation from the unpruned model, same augmented images). With
@@ -170,6 +229,7 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
     covering each encoder region) is added, with a fresh head for the pruned encoder width, so the encoder
     that lost 30% of its channels gets the same dense recognition signal it was trained with. Returns the
     mean cross-entropy per token."""
+    from common import normalise
     from train import COLOUR_WORDS, augment, aux_loss, aux_targets, caption_table, lr_at, sample_captions
     records = read_split(data, "train")
     images = load_images(data, "train", records, model.cfg.image_size, log=log)
@@ -178,9 +238,17 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
     index = {w: i for i, w in enumerate(vocab)}
     table, spans = caption_table(records, index, 20)
     gen = torch.Generator().manual_seed(1)
-    N = len(records)
-    perm = torch.randperm(N, generator=gen)
-    choice = sample_captions(spans, gen)
+    if captions == "all":
+        # One epoch = one pass over every (image, caption) pair, the COCO convention of the seed's
+        # Show-Attend-Tell training: ~4.4 pairs per image here.
+        id_mat, w_mat = spans
+        img_of, cap_of = (w_mat > 0).nonzero(as_tuple=True)
+        order = torch.randperm(img_of.numel(), generator=gen)
+        perm, choice_rows = img_of[order], id_mat[img_of, cap_of][order]
+    else:
+        perm = torch.randperm(len(records), generator=gen)
+        choice_rows = sample_captions(spans, gen)[perm]
+    N = perm.numel()
     params = [{"params": list(model.parameters())}]
     aux_head = None
     if aux_weight > 0:
@@ -189,13 +257,17 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
         n_cat = len(aux_cats) + 1
         aux_head = nn.Linear(model.cfg.encoder_dim, n_cat + len(COLOUR_WORDS) + 1)
         params.append({"params": list(aux_head.parameters())})
+    if teacher is not None and feature_distill > 0:
+        kept_e = model.kept["encoder"]
+        with torch.no_grad():
+            t_var = float(teacher.encode(normalise(images[:256]))["feats"][..., kept_e].var())
     opt = torch.optim.Adam(params, lr=lr)
     model.train()
     nb = math.ceil(N / batch)
     tot, ntok, t0 = 0.0, 0, time.time()
     for b in range(nb):
         idx = perm[b * batch:(b + 1) * batch]
-        tokens = table[choice[idx]]
+        tokens = table[choice_rows[b * batch:(b + 1) * batch]]
         tokens = tokens[:, :int((tokens != PAD).sum(1).max())]
         for g in opt.param_groups:
             g["lr"] = lr_at(b, nb, lr, warmup=20)
@@ -213,6 +285,11 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
             t_prob = F.softmax(t_logits.reshape(-1, t_logits.size(-1))[keep] / temperature, dim=1)
             kd = F.kl_div(s_log, t_prob, reduction="batchmean") * temperature ** 2
             loss = (1 - distill) * ce + distill * kd
+        if teacher is not None and feature_distill > 0:
+            # the pruned encoder's channels are a subset of the original's: it should keep computing them
+            with torch.no_grad():
+                t_feats = teacher.encode(x)["feats"][..., kept_e]
+            loss = loss + feature_distill * F.mse_loss(state["feats"], t_feats) / t_var
         if aux_head is not None:
             z = aux_head(state["feats"])
             loss = loss + aux_weight * aux_loss(z, n_cat, aux_cat[idx], aux_col[idx])
@@ -228,6 +305,21 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
             log(f"fine-tune batch {b + 1}/{nb} loss {tot / ntok:.3f} ETA {rate * (nb - b - 1) / 60:.1f} min")
     model.eval()
     return tot / max(ntok, 1)
+
+
+def importance_batches(data: str, vocab: List[str], image_size: int, n_images: int, batch: int):
+    """The first `n_images` training images (no augmentation) with one caption each, drawn as in training
+    (seeded), as (normalised images, tokens) batches for taylor_scores."""
+    from common import normalise
+    from train import caption_table, sample_captions
+    records = read_split(data, "train")
+    images = load_images(data, "train", records, image_size)[:n_images]
+    records = records[:n_images]
+    table, spans = caption_table(records, {w: i for i, w in enumerate(vocab)}, 20)
+    rows = sample_captions(spans, torch.Generator().manual_seed(2))
+    for i in range(0, len(records), batch):
+        tokens = table[rows[i:i + batch]]
+        yield normalise(images[i:i + batch]), tokens[:, :int((tokens != PAD).sum(1).max())]
 
 
 def main() -> None:
@@ -249,10 +341,23 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--aux-weight", type=float, default=0.0,
                     help="weight of the region classification loss (tools/train.py) during the fine-tune epoch")
+    ap.add_argument("--criterion", choices=("l1", "taylor"), default="taylor",
+                    help="unit importance for the structured step: weight magnitude, or first-order Taylor "
+                         "(activation x gradient of the caption loss on training images)")
+    ap.add_argument("--importance-images", type=int, default=2048,
+                    help="training images for the Taylor criterion")
+    ap.add_argument("--epoch-captions", choices=("one", "all"), default="all",
+                    help="what the fine-tune epoch passes over: one caption per image (drawn as in training) "
+                         "or every (image, caption) pair")
+    ap.add_argument("--feature-distill", type=float, default=1.0,
+                    help="weight of a loss that keeps the pruned encoder's region features equal to the "
+                         "original's kept channels (MSE / their variance)")
     ap.add_argument("--distill", type=float, default=0.0,
                     help="weight of knowledge distillation from the unpruned model during the fine-tune epoch")
+    ap.add_argument("--seed", type=int, default=0, help="seeds dropout (the data order has its own seed)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
 
     def log(msg):
         print(time.strftime("%H:%M:%S"), msg, flush=True)
@@ -263,7 +368,13 @@ def main() -> None:
     original.load_state_dict(ckpt["model"])
     original.eval()
     before = stats(original)
-    pruned = structured_prune(original, args.ratio)
+    scores = None
+    if args.criterion == "taylor":
+        n_images = min(args.importance_images, args.limit) if args.limit else args.importance_images
+        scores = taylor_scores(original, importance_batches(args.data, ckpt["vocab"], original.cfg.image_size,
+                                                            n_images, args.batch))
+        log(f"Taylor importance from {n_images} training images")
+    pruned = structured_prune(original, args.ratio, scores)
     after_struct = stats(pruned)
     masks = magnitude_masks(pruned, args.magnitude)
     apply_masks(pruned, masks)
@@ -271,12 +382,14 @@ def main() -> None:
     log(f"params {before['parameters']} -> {after_struct['parameters']} (structured) ; non-zero "
         f"{after_mag['nonzero_parameters']} after magnitude ; MACs {before['macs']} -> {after_struct['macs']}")
     teacher = None
-    if args.distill > 0:
+    if args.distill > 0 or args.feature_distill > 0:
         teacher = Captioner(ModelConfig(**ckpt["config"]))
         teacher.load_state_dict(ckpt["model"])
         teacher.eval()
     loss = fine_tune_one_epoch(pruned, masks, args.data, ckpt["vocab"], args.lr, args.batch, args.limit, log,
-                               teacher=teacher, distill=args.distill, aux_weight=args.aux_weight)
+                               teacher=teacher, distill=args.distill, aux_weight=args.aux_weight,
+                               captions=args.epoch_captions, feature_distill=args.feature_distill)
+    del pruned.kept  # bookkeeping of structured_prune, not part of the exported module
     final = stats(pruned)
     os.makedirs(os.path.dirname(args.checkpoint_out), exist_ok=True)
     training = dict(ckpt.get("training", {}))
@@ -284,7 +397,8 @@ def main() -> None:
     from train import data_description, validate
     training["data"] = data_description(args.data)
     training["fine_tune"] = {"epochs": 1, "lr": args.lr, "final_loss": loss, "distill": args.distill,
-                              "aux_weight": args.aux_weight}
+                              "aux_weight": args.aux_weight, "epoch_captions": args.epoch_captions,
+                              "criterion": args.criterion, "feature_distill": args.feature_distill}
     # The scores a file carries are its own: the original's validation scores (inherited from the
     # checkpoint) are replaced by the pruned model's, measured the same way (greedy, val split).
     training["original_scores"] = training.pop("scores", None)

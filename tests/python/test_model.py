@@ -239,6 +239,66 @@ def test_structured_prune_shrinks_tensors_and_macs():
     assert lp.shape == (1, 20) and all(t.size(0) == 1 for t in state.values())
 
 
+def _caption_loss(m, img, tokens):
+    logits, _ = m(img, tokens)
+    return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), tokens[:, 1:].reshape(-1),
+                                             reduction="sum")
+
+
+def test_taylor_scores_are_the_first_order_loss_change():
+    """On one example the score of a unit is |d loss / d s| at s = 1 when the unit's output is scaled by s:
+    checked by finite differences for an embedding unit and a conv channel (ReLU is positively homogeneous,
+    so scaling BN's weight and bias scales the channel's output)."""
+    m = small_model().double()  # float64: the loss differences are far below float32's resolution
+    img, tokens = torch.randn(1, 3, 32, 32, dtype=torch.float64), torch.tensor([[START, 5, 7, 9, END]])
+    scores = prune.taylor_scores(m, [(img, tokens)])
+    assert [len(c) for c in scores["conv"]] == [8, 12, 16]
+    assert (len(scores["att"]), len(scores["emb"]), len(scores["dec"])) == (10, 10, 20)
+    eps = 1e-3
+
+    def fd(scale_fn):
+        m2 = small_model().double()
+        with torch.no_grad():
+            scale_fn(m2, 1 + eps)
+            up = float(_caption_loss(m2, img, tokens))
+            scale_fn(m2, (1 - eps) / (1 + eps))
+            down = float(_caption_loss(m2, img, tokens))
+        return abs(up - down) / (2 * eps)
+
+    def emb_unit(mod, f):
+        mod.embedding.weight[:, 3] *= f
+
+    def conv_channel(mod, f):
+        mod.encoder[1][1].weight[4] *= f
+        mod.encoder[1][1].bias[4] *= f
+    assert float(scores["emb"][3]) == pytest.approx(fd(emb_unit), rel=1e-3)
+    assert float(scores["conv"][1][4]) == pytest.approx(fd(conv_channel), rel=1e-3)
+
+
+def test_taylor_pruning_drops_dead_units_first():
+    """A conv channel that is always zero and a decoder unit whose h and c stay zero cost nothing to remove:
+    score 0, and structured_prune with the scores removes them."""
+    m = small_model()
+    with torch.no_grad():
+        m.encoder[0][1].weight[2] = 0.0
+        m.encoder[0][1].bias[2] = -1.0      # ReLU(-1) = 0 everywhere
+        D = m.cfg.decoder_dim
+        rows = torch.tensor([k * D + 7 for k in range(4)])
+        for w in (m.lstm.weight_ih, m.lstm.weight_hh, m.lstm.bias_ih, m.lstm.bias_hh):
+            w[rows] = 0.0                     # g = tanh(0) = 0, so c stays at its start value
+        m.init_c.weight[7] = 0.0
+        m.init_c.bias[7] = 0.0                # c starts at 0, so h = o * tanh(0) = 0
+    batches = [(torch.randn(4, 3, 32, 32), torch.randint(4, 20, (4, 6)))]
+    scores = prune.taylor_scores(m, batches)
+    assert float(scores["conv"][0][2]) == 0.0 and float(scores["dec"][7]) == 0.0
+    assert float(scores["conv"][0].sum()) > 0 and float(scores["dec"].sum()) > 0
+    p = prune.structured_prune(m, 0.3, scores)
+    assert p.cfg.conv_channels == [6, 8, 11] and p.cfg.decoder_dim == 14
+    kept = [c for c in range(8) if any(torch.equal(p.encoder[0][0].weight[k], m.encoder[0][0].weight[c])
+                                       for k in range(6))]
+    assert 2 not in kept and len(kept) == 6
+
+
 def test_magnitude_masks_zero_the_smallest_weights():
     p = prune.structured_prune(small_model(), 0.3)
     weights = prune.prunable_weights(p)

@@ -49,6 +49,15 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     assert epochs == list(range(1, 16)), epochs  # each epoch logged once: the resumed run did not redo epoch 1
     best = runs / "smoke" / "best.pt"
     assert best.exists()
+    # a second leg from the trained weights (fresh optimiser and schedule) with the style augmentation
+    out = run([os.path.join(TOOLS, "train.py"), "--name", "smoke_ft", "--data", str(data), "--smoke",
+               "--runs-dir", str(runs), "--threads", "1", "--init", str(best), "--style-aug", "1.0",
+               "--max-steps", "2"])
+    assert "initialised from" in out and "--max-steps reached" in out
+    import torch
+    leg = torch.load(runs / "smoke_ft" / "last.pt", map_location="cpu")
+    assert leg["variant_detail"].startswith("fine-tuned from") and leg["args"]["style_aug"] == 1.0
+    assert leg["vocab"] == torch.load(best, map_location="cpu")["vocab"]
 
     model = tmp_path / "smoke_model.pt"
     run([os.path.join(TOOLS, "export.py"), str(best), str(model), "--data", str(data)])
@@ -61,7 +70,8 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     pruned = tmp_path / "pruned" / "P.pt"
     out = run([os.path.join(TOOLS, "prune.py"), str(best), "--data", str(data), "--limit", "64",
                "--checkpoint-out", str(tmp_path / "pruned" / "pruned.pt"), "--output", str(pruned),
-               "--original-file", str(model)])
+               "--original-file", str(model), "--criterion", "taylor", "--epoch-captions", "all"])
+    assert "Taylor importance from 64 training images" in out
     report = json.loads((tmp_path / "pruned" / "pruning_report.json").read_text())
     assert report["ratios"]["parameters"] <= 0.70 and report["ratios"]["macs"] <= 0.70
     assert report["ratios"]["nonzero_parameters"] <= 0.63
