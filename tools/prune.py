@@ -227,8 +227,11 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
     caption tokens (knowledge distillation from the unpruned model, same augmented images). With
     aux_weight > 0 the training-only region classifier of tools/train.py (category and colour of the object
     covering each encoder region) is added, with a fresh head for the pruned encoder width, so the encoder
-    that lost 30% of its channels gets the same dense recognition signal it was trained with. Returns the
-    mean cross-entropy per token."""
+    that lost 30% of its channels gets the same dense recognition signal it was trained with. With a
+    teacher and feature_distill > 0, MSE between the pruned encoder's region features and the teacher's
+    features for the kept channels (structured_prune's `kept`), divided by their variance. captions="all":
+    the epoch visits every (image, caption) pair once; "one": one caption per image, drawn as in training.
+    Returns the mean cross-entropy per token."""
     from common import normalise
     from train import COLOUR_WORDS, augment, aux_loss, aux_targets, caption_table, lr_at, sample_captions
     records = read_split(data, "train")

@@ -4,6 +4,8 @@
     nohup nice /usr/bin/python3 tools/train.py --name original > runs/original.out 2>&1 &
     /usr/bin/python3 tools/train.py --name original --resume      # continue after a stop
     /usr/bin/python3 tools/train.py --name smoke --smoke          # ~200 images, < 2 minutes
+    /usr/bin/python3 tools/train.py --name more --init runs/original/best.pt --epochs 20 --lr 5e-4 \
+        --style-aug 0.5                                           # a new leg from trained weights
 
 Every epoch (and on SIGTERM/SIGINT) the full training state goes to runs/<name>/last.pt (model, optimiser,
 epoch, position in the epoch, RNG states); --resume continues from there. The best epoch by validation
