@@ -113,6 +113,45 @@ class Captioner(nn.Module):
         return torch.stack(outs, 1), torch.stack(alphas, 1)
 
 
+# ---- deepening (Net2Net) ----------------------------------------------------------------------------
+@torch.no_grad()
+def deepen(model: Captioner, after: List[int], images: Tensor) -> Captioner:
+    """A deeper copy of a trained model that computes the same function (Net2DeeperNet, Chen et al. 2016):
+    after each encoder block listed in `after` (0-based) a stride-1 conv block with as many channels is
+    inserted, its 3x3 conv the identity (Dirac) and its BatchNorm set to undo its own normalisation
+    (running mean/var = the statistics of its input on `images`, weight = sqrt(var + eps), bias = mean),
+    so in eval mode the new block passes its input through unchanged (the input is already >= 0, after a
+    ReLU); training then uses the added depth. Every other tensor is copied."""
+    cfg = model.cfg
+    after = sorted(set(after))
+    if any(i < 0 or i >= len(cfg.conv_channels) for i in after):
+        raise ValueError(f"deepen: block indices {after} outside 0..{len(cfg.conv_channels) - 1}")
+    channels, strides, origin = [], [], []
+    for i, (c, s) in enumerate(zip(cfg.conv_channels, cfg.conv_strides)):
+        channels.append(c), strides.append(s), origin.append(i)
+        if i in after:
+            channels.append(c), strides.append(1), origin.append(None)
+    new_cfg = ModelConfig(**dict(cfg.to_dict(), conv_channels=channels, conv_strides=strides))
+    new = Captioner(new_cfg)
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
+    new.load_state_dict(state, strict=False)
+    model = model.eval()
+    x = images
+    for j, (block, src) in enumerate(zip(new.encoder, origin)):
+        if src is not None:
+            block.load_state_dict(model.encoder[src].state_dict())
+        else:
+            conv, bn = block[0], block[1]
+            nn.init.dirac_(conv.weight)
+            mean, var = x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False)
+            bn.running_mean.copy_(mean)
+            bn.running_var.copy_(var)
+            bn.weight.copy_(torch.sqrt(var + bn.eps))
+            bn.bias.copy_(mean)
+        x = block.eval()(x)
+    return new
+
+
 # ---- BatchNorm folding (export) ---------------------------------------------------------------------
 def fold_batchnorm(model: Captioner) -> Captioner:
     """Return the model with every Conv+BN pair folded into one Conv with bias (eval semantics)."""

@@ -230,10 +230,12 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
     that lost 30% of its channels gets the same dense recognition signal it was trained with. With a
     teacher and feature_distill > 0, MSE between the pruned encoder's region features and the teacher's
     features for the kept channels (structured_prune's `kept`), divided by their variance. captions="all":
-    the epoch visits every (image, caption) pair once; "one": one caption per image, drawn as in training.
+    the epoch visits every (image, caption) pair once; "complete": every pair whose caption states all the
+    scene's objects, counts and object colours (train.is_complete; ~83% of the pairs), the captions that
+    training with --complete-weight prefers; "one": one caption per image, drawn as in training.
     Returns the mean cross-entropy per token."""
     from common import normalise
-    from train import COLOUR_WORDS, augment, aux_loss, aux_targets, caption_table, lr_at, sample_captions
+    from train import COLOUR_WORDS, augment, aux_loss, aux_targets, caption_table, is_complete, lr_at, sample_captions
     records = read_split(data, "train")
     images = load_images(data, "train", records, model.cfg.image_size, log=log)
     if limit:
@@ -241,10 +243,18 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
     index = {w: i for i, w in enumerate(vocab)}
     table, spans = caption_table(records, index, 20)
     gen = torch.Generator().manual_seed(1)
-    if captions == "all":
+    if captions in ("all", "complete"):
         # One epoch = one pass over every (image, caption) pair, the COCO convention of the seed's
         # Show-Attend-Tell training: ~4.4 pairs per image here.
         id_mat, w_mat = spans
+        if captions == "complete":
+            from evaluate import dataset_categories
+            cats = dataset_categories(data, records)
+            w_mat = w_mat.clone()
+            for i, rec in enumerate(records):
+                for k, cap in enumerate(rec["captions"]):
+                    if not is_complete(cap, rec, cats):
+                        w_mat[i, k] = 0.0
         img_of, cap_of = (w_mat > 0).nonzero(as_tuple=True)
         order = torch.randperm(img_of.numel(), generator=gen)
         perm, choice_rows = img_of[order], id_mat[img_of, cap_of][order]
@@ -349,9 +359,10 @@ def main() -> None:
                          "(activation x gradient of the caption loss on training images)")
     ap.add_argument("--importance-images", type=int, default=2048,
                     help="training images for the Taylor criterion")
-    ap.add_argument("--epoch-captions", choices=("one", "all"), default="all",
-                    help="what the fine-tune epoch passes over: one caption per image (drawn as in training) "
-                         "or every (image, caption) pair")
+    ap.add_argument("--epoch-captions", choices=("one", "all", "complete"), default="all",
+                    help="what the fine-tune epoch passes over: one caption per image (drawn as in training), "
+                         "every (image, caption) pair, or every pair whose caption states all objects, "
+                         "counts and colours")
     ap.add_argument("--feature-distill", type=float, default=1.0,
                     help="weight of a loss that keeps the pruned encoder's region features equal to the "
                          "original's kept channels (MSE / their variance)")

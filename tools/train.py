@@ -34,8 +34,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (PAD, build_vocab, decode_ids, encode_caption, greedy_decode, load_images,  # noqa: E402
                     normalise, read_split, repo_root)
-from edgecap_model import Captioner, ModelConfig, count_macs, count_parameters  # noqa: E402
-from evaluate import dataset_categories, score_captions  # noqa: E402
+from edgecap_model import Captioner, ModelConfig, count_macs, count_parameters, deepen  # noqa: E402
+from evaluate import dataset_categories, parse_mentions, score_captions, tokenize  # noqa: E402
 
 
 class Stop(Exception):
@@ -53,23 +53,43 @@ def _request_stop(signum, frame):
 COLOUR_WORDS = {"black", "white", "gray", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown"}
 
 
-def caption_weight(caption: str) -> float:
+def caption_weight(caption: str, record=None, categories=None, complete_x: float = 1.0) -> float:
     """Sampling weight of a reference caption: captions that name object colours are preferred (x3), so
     the greedy caption tends to say the colour when the scene has one. Background colours ("a plain
-    blue background") do not count."""
+    blue background") do not count. With a record, its categories and complete_x != 1, a caption that
+    states every fact the evaluation scores (every object of the scene with its count, and the colour of
+    every object that has one) is weighted complete_x times more: the greedy caption learns to say all
+    of it rather than the shorter references that leave a colour or an object out."""
     words = caption.split()
     n = sum(1 for i, w in enumerate(words) if w in COLOUR_WORDS and not (i > 0 and words[i - 1] == "plain"))
-    return 3.0 if n else 1.0
+    w = 3.0 if n else 1.0
+    if record is not None and complete_x != 1.0 and is_complete(caption, record, categories):
+        w *= complete_x
+    return w
 
 
-def caption_table(records, index, max_len, weighted=True):
+def is_complete(caption: str, record, categories) -> bool:
+    """True if the caption names every object of the record with its true count and its colour (for the
+    objects that have one), as evaluate.py parses captions."""
+    by_cat = {}
+    for m in parse_mentions(tokenize(caption), categories):
+        by_cat.setdefault(m.category, m)
+    for o in record["objects"]:
+        m = by_cat.get(o["category"])
+        if m is None or m.count != o["count"] or (o.get("colour") and m.colour != o["colour"]):
+            return False
+    return True
+
+
+def caption_table(records, index, max_len, weighted=True, categories=None, complete_x: float = 1.0):
     """All captions as one padded [N_caps, L] tensor; per image a row of caption ids into it and the
     sampling weights of those captions ([N, max_caps], weight 0 = no caption)."""
     rows = []
     ids, weights = [], []
     for rec in records:
         ids.append([len(rows) + k for k in range(len(rec["captions"]))])
-        weights.append([caption_weight(c) if weighted else 1.0 for c in rec["captions"]])
+        weights.append([caption_weight(c, rec, categories, complete_x) if weighted else 1.0
+                        for c in rec["captions"]])
         for cap in rec["captions"]:
             rows.append(encode_caption(cap, index, max_len))
     L = max(map(len, rows))
@@ -218,7 +238,13 @@ def main() -> None:
     ap.add_argument("--init", default="",
                     help="start from this checkpoint's weights (model and region head) with a fresh optimiser "
                          "and schedule; the vocabulary and architecture come from it")
+    ap.add_argument("--deepen", default="",
+                    help="with --init: insert an identity-initialised conv block after these encoder blocks "
+                         "(comma-separated, 0-based; edgecap_model.deepen)")
     ap.add_argument("--uniform-captions", action="store_true", help="sample all captions equally")
+    ap.add_argument("--complete-weight", type=float, default=1.0,
+                    help="sample captions that state every object, count and colour of the scene this many "
+                         "times more often (see caption_weight)")
     ap.add_argument("--limit", type=int, default=0, help="use the first N training images")
     ap.add_argument("--val-limit", type=int, default=600)
     ap.add_argument("--smoke", action="store_true", help="~200 images, 15 epochs: a < 2 minute check")
@@ -258,6 +284,14 @@ def main() -> None:
         if init is not None:
             vocab, cfg = init["vocab"], ModelConfig(**init["config"])
             log(f"initialised from {args.init} (epoch {init.get('epoch')})")
+            if args.deepen:
+                shallow = Captioner(cfg)
+                shallow.load_state_dict(init["model"])
+                probe = load_images(args.data, "train", records[:256], cfg.image_size)
+                deep = deepen(shallow, [int(i) for i in args.deepen.split(",")], normalise(probe))
+                init["model"], cfg = deep.state_dict(), deep.cfg
+                log(f"deepened after blocks {args.deepen}: conv channels {cfg.conv_channels}, "
+                    f"strides {cfg.conv_strides}")
         else:
             vocab = build_vocab([c for r in records for c in r["captions"]])
             cfg = ModelConfig(vocab_size=len(vocab))
@@ -268,7 +302,8 @@ def main() -> None:
         images = images[:args.limit]
     val_images = load_images(args.data, "val", val_records, cfg.image_size, log=log)
     categories = dataset_categories(args.data, records)
-    table, spans = caption_table(records, index, 20, weighted=not args.uniform_captions)
+    table, spans = caption_table(records, index, 20, weighted=not args.uniform_captions,
+                                 categories=categories, complete_x=args.complete_weight)
 
     aux_cats = sorted({o["category"] for r in records for o in r["objects"]})
     aux_cols = sorted(COLOUR_WORDS)
@@ -311,7 +346,7 @@ def main() -> None:
                 "rng": {"generator": gen.get_state(), "torch": torch.get_rng_state(),
                         "python": random.getstate()},
                 "variant": "original",
-                "variant_detail": f"fine-tuned from {args.init}" if args.init else "trained from scratch",
+                "variant_detail": (f"fine-tuned from {args.init}" + (f", deepened after blocks {args.deepen}" if args.deepen else "")) if args.init else "trained from scratch",
                 "training": {"data": data_description(args.data), "epochs": epoch}}
 
     model.train()

@@ -209,6 +209,36 @@ def _logprobs(model, img, tokens):
     return torch.stack(outs)
 
 
+def test_deepen_inserts_identity_blocks():
+    """edgecap_model.deepen: the deeper model has the inserted stride-1 blocks and, in eval mode, encodes
+    and decodes exactly like the model it came from; it still exports (BN folding) and prunes."""
+    from edgecap_model import deepen, fold_batchnorm
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=30, conv_channels=[8, 12, 16], conv_strides=[2, 2, 1], embed_dim=16,
+                      attention_dim=16, decoder_dim=24, image_size=32)
+    m = Captioner(cfg)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.3, 0.3)
+            mod.running_var.uniform_(0.5, 2.0)
+    m.eval()
+    x = torch.randn(6, 3, 32, 32)
+    d = deepen(m, [0, 2], torch.randn(16, 3, 32, 32)).eval()
+    assert d.cfg.conv_channels == [8, 8, 12, 16, 16] and d.cfg.conv_strides == [2, 1, 2, 1, 1]
+    assert d.cfg.grid == m.cfg.grid
+    tokens = torch.randint(4, 30, (6, 5))
+    with torch.no_grad():
+        a, b = m.encode(x), d.encode(x)
+        torch.testing.assert_close(b["feats"], a["feats"], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(d(x, tokens)[0], m(x, tokens)[0], atol=1e-5, rtol=1e-5)
+        folded = fold_batchnorm(d)
+        torch.testing.assert_close(folded.encode(x)["feats"], a["feats"], atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError):
+        deepen(m, [3], x)
+    small = prune.structured_prune(deepen(m, [0, 2], torch.randn(16, 3, 32, 32)), 0.3)
+    assert small.cfg.conv_channels == [6, 6, 8, 11, 11]
+
+
 def test_structured_prune_with_ratio_zero_is_identity():
     """Rebuilding with every unit kept must reproduce the model exactly: checks the slicing bookkeeping."""
     m = small_model()
@@ -383,6 +413,29 @@ def test_attribute_scores_count_missing_objects_as_wrong():
     assert missing["colour_accuracy"] == 0.0 and missing["relation_accuracy"] is None
     hallucinated = ev.attribute_scores(["two dogs and a red car and a cup"], [rec], CATS)
     assert hallucinated["object_precision"] == pytest.approx(2 / 3)
+
+
+def test_complete_captions_get_the_complete_weight():
+    """train.caption_weight: colour-naming captions x3; with complete_x, a caption that states every
+    object, count and object colour of the scene is preferred; background colours do not count."""
+    import train
+    rec = {"objects": [{"category": "dog", "count": 2, "colour": None},
+                       {"category": "car", "count": 1, "colour": "red"}]}
+    complete, no_colour = "two dogs and a red car on the road", "two dogs and a car on the road"
+    wrong_count, missing = "a dog and a red car", "a red car on a plain blue background"
+    assert train.is_complete(complete, rec, CATS)
+    for cap in (no_colour, wrong_count, missing):
+        assert not train.is_complete(cap, rec, CATS)
+    assert train.caption_weight(complete) == 3.0 and train.caption_weight(no_colour) == 1.0
+    assert train.caption_weight(complete, rec, CATS, 10.0) == 30.0
+    assert train.caption_weight(wrong_count, rec, CATS, 10.0) == 3.0
+    assert train.caption_weight(no_colour, rec, CATS, 10.0) == 1.0
+    assert train.caption_weight("a dog on a plain blue background") == 1.0
+    plain = {"objects": [{"category": "dog", "count": 1, "colour": None}]}
+    assert train.caption_weight("a dog on a plain blue background", plain, CATS, 10.0) == 10.0
+    table, (ids, w) = train.caption_table([dict(rec, captions=[complete, no_colour])],
+                                          {"<pad>": 0}, 20, True, CATS, 10.0)
+    assert w.tolist() == [[30.0, 1.0]]
 
 
 def test_beam_search_through_the_contract(tiny_script):

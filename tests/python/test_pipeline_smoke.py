@@ -49,14 +49,18 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     assert epochs == list(range(1, 16)), epochs  # each epoch logged once: the resumed run did not redo epoch 1
     best = runs / "smoke" / "best.pt"
     assert best.exists()
-    # a second leg from the trained weights (fresh optimiser and schedule) with the style augmentation
+    # a second leg from the trained weights (fresh optimiser and schedule) with the style augmentation,
+    # the complete-caption weighting and a block inserted by edgecap_model.deepen
     out = run([os.path.join(TOOLS, "train.py"), "--name", "smoke_ft", "--data", str(data), "--smoke",
                "--runs-dir", str(runs), "--threads", "1", "--init", str(best), "--style-aug", "1.0",
-               "--max-steps", "2"])
+               "--complete-weight", "10", "--deepen", "3", "--max-steps", "2"])
     assert "initialised from" in out and "--max-steps reached" in out
     import torch
     leg = torch.load(runs / "smoke_ft" / "last.pt", map_location="cpu")
     assert leg["variant_detail"].startswith("fine-tuned from") and leg["args"]["style_aug"] == 1.0
+    assert leg["args"]["complete_weight"] == 10.0 and "deepened after blocks 3" in leg["variant_detail"]
+    shallow = torch.load(best, map_location="cpu")["config"]["conv_channels"]
+    assert leg["config"]["conv_channels"] == shallow[:4] + [shallow[3]] + shallow[4:]
     assert leg["vocab"] == torch.load(best, map_location="cpu")["vocab"]
 
     model = tmp_path / "smoke_model.pt"
