@@ -14,6 +14,9 @@ against all reference captions plus per-attribute accuracy:
                      the scene (converses count: A left of B == B right of A); relation_recall: ground-truth
                      relations that the caption states
   object_precision   category nouns in the caption that are really in the scene (hallucination check)
+  object_recall_held_out_sources / _seen_sources
+                     object_recall split by whether the object's sprite source is one the split design holds
+                     out of training (meta.json "held_out" "sources"; only the test split has such objects)
 Writes the results as JSON (--out, default runs/eval/<model>_<split>.json).
 """
 import argparse
@@ -157,8 +160,10 @@ def parse_relations(words: List[str], mentions: List[Mention]) -> List[Tuple[str
     return rels
 
 
-def attribute_scores(captions: List[str], records: List[dict], categories: Sequence[str]) -> Dict[str, float]:
+def attribute_scores(captions: List[str], records: List[dict], categories: Sequence[str],
+                     held_out_sources: Optional[Dict[str, str]] = None) -> Dict[str, float]:
     n = Counter()
+    held_out_sources = held_out_sources or {}
     for cap, rec in zip(captions, records):
         words = tokenize(cap)
         mentions = parse_mentions(words, categories)
@@ -171,6 +176,9 @@ def attribute_scores(captions: List[str], records: List[dict], categories: Seque
             n["objects"] += 1
             n["recalled"] += m is not None
             n["count_ok"] += m is not None and m.count == o["count"]
+            side = "held" if held_out_sources.get(o["category"]) == o.get("source") else "seen"
+            n[f"objects_{side}"] += 1
+            n[f"recalled_{side}"] += m is not None
             if o.get("colour"):
                 n["coloured"] += 1
                 n["colour_ok"] += m is not None and m.colour == o["colour"]
@@ -199,16 +207,28 @@ def attribute_scores(captions: List[str], records: List[dict], categories: Seque
             "relation_accuracy": ratio("relations_true", "relations_stated"),
             "relation_recall": ratio("gt_relations_stated", "gt_relations"),
             "object_precision": ratio("mentions_true", "mentions"),
+            "object_recall_held_out_sources": ratio("recalled_held", "objects_held"),
+            "object_recall_seen_sources": ratio("recalled_seen", "objects_seen"),
             "counts": dict(n)}
 
 
-def score_captions(captions: List[str], records: List[dict], categories: Sequence[str]) -> dict:
+def score_captions(captions: List[str], records: List[dict], categories: Sequence[str],
+                   held_out_sources: Optional[Dict[str, str]] = None) -> dict:
     hyps = [tokenize(c) for c in captions]
     refs = [[tokenize(r) for r in rec["captions"]] for rec in records]
     out = corpus_bleu(hyps, refs)
-    out.update(attribute_scores(captions, records, categories))
+    out.update(attribute_scores(captions, records, categories, held_out_sources))
     out["mean_length"] = sum(map(len, hyps)) / max(len(hyps), 1)
     return out
+
+
+def held_out_sources(root: str) -> Dict[str, str]:
+    """category -> the sprite source the split design keeps out of train/val (meta.json), or {}."""
+    meta_path = os.path.join(root, "meta.json")
+    if not os.path.exists(meta_path):
+        return {}
+    with open(meta_path) as f:
+        return dict(json.load(f).get("held_out", {}).get("sources", {}))
 
 
 def dataset_categories(root: str, records: List[dict]) -> List[str]:
@@ -281,14 +301,15 @@ def main() -> None:
               "split": args.split, "images": len(records), "data": os.path.abspath(args.data)}
     t0 = time.time()
     caps = caption_split(module, vocab, images, 1, meta["max_caption_length"])
-    result["greedy"] = score_captions(caps, records, categories)
+    held = held_out_sources(args.data)
+    result["greedy"] = score_captions(caps, records, categories, held)
     result["greedy"]["seconds"] = time.time() - t0
     result["examples"] = [{"id": r["id"], "greedy": c, "reference": r["captions"][0]}
                           for r, c in list(zip(records, caps))[:15]]
     if args.beam > 1:
         t0 = time.time()
         bcaps = caption_split(module, vocab, images, args.beam, meta["max_caption_length"])
-        result[f"beam{args.beam}"] = score_captions(bcaps, records, categories)
+        result[f"beam{args.beam}"] = score_captions(bcaps, records, categories, held)
         result[f"beam{args.beam}"]["seconds"] = time.time() - t0
         for ex, c in zip(result["examples"], bcaps):
             ex[f"beam{args.beam}"] = c
@@ -306,7 +327,8 @@ def main() -> None:
               f"{fmt(r['count_accuracy'])} colour {fmt(r['colour_accuracy'])} (when named "
               f"{fmt(r['colour_accuracy_when_named'])}) relation "
               f"{fmt(r['relation_accuracy'])} (recall {fmt(r['relation_recall'])}) precision "
-              f"{fmt(r['object_precision'])}")
+              f"{fmt(r['object_precision'])} | object recall, seen sources {fmt(r['object_recall_seen_sources'])}"
+              f", held-out sources {fmt(r['object_recall_held_out_sources'])}")
     if "latency" in result:
         print(f"latency: median {result['latency']['median_ms']:.2f} ms per caption (encode + 15 steps, "
               f"{result['latency']['threads']} threads, Python TorchScript)")

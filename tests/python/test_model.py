@@ -413,6 +413,11 @@ def test_attribute_scores_count_missing_objects_as_wrong():
     assert missing["colour_accuracy"] == 0.0 and missing["relation_accuracy"] is None
     hallucinated = ev.attribute_scores(["two dogs and a red car and a cup"], [rec], CATS)
     assert hallucinated["object_precision"] == pytest.approx(2 / 3)
+    # recall split by sprite source: the car's source is the held-out one, the dog's is not
+    rec["objects"][0]["source"], rec["objects"][1]["source"] = "emoji", "tuxpaint"
+    split = ev.attribute_scores(["two dogs"], [rec], CATS, {"car": "tuxpaint", "dog": "sh3d"})
+    assert split["object_recall_seen_sources"] == 1.0 and split["object_recall_held_out_sources"] == 0.0
+    assert ev.attribute_scores(["two dogs"], [rec], CATS)["object_recall_held_out_sources"] is None
 
 
 def test_complete_captions_get_the_complete_weight():
