@@ -16,7 +16,9 @@
 2. Global magnitude pruning: the 10% smallest-magnitude weights that remain (conv, linear, LSTM,
    embedding; not biases or BatchNorm) are zeroed.
 3. One epoch of fine-tuning; the zero mask is re-applied after every optimiser step. By default the epoch
-   is one pass over every (image, caption) pair (`--epoch-captions all`, the COCO convention of the seed's
+   is one pass over every (image, caption) pair whose caption states all the scene's objects, counts and
+   object colours (`--epoch-captions complete`, ~83% of the pairs: the captions the original was trained
+   to prefer with train.py --complete-weight; `all` = every pair, the COCO convention of the seed's
    training; `one` = one caption per image, as an epoch of tools/train.py), and a feature loss keeps the
    pruned encoder's region features close to the original's values for the channels it kept
    (`--feature-distill`).
@@ -359,7 +361,7 @@ def main() -> None:
                          "(activation x gradient of the caption loss on training images)")
     ap.add_argument("--importance-images", type=int, default=2048,
                     help="training images for the Taylor criterion")
-    ap.add_argument("--epoch-captions", choices=("one", "all", "complete"), default="all",
+    ap.add_argument("--epoch-captions", choices=("one", "all", "complete"), default="complete",
                     help="what the fine-tune epoch passes over: one caption per image (drawn as in training), "
                          "every (image, caption) pair, or every pair whose caption states all objects, "
                          "counts and colours")

@@ -74,7 +74,7 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     pruned = tmp_path / "pruned" / "P.pt"
     out = run([os.path.join(TOOLS, "prune.py"), str(best), "--data", str(data), "--limit", "64",
                "--checkpoint-out", str(tmp_path / "pruned" / "pruned.pt"), "--output", str(pruned),
-               "--original-file", str(model), "--criterion", "taylor", "--epoch-captions", "all"])
+               "--original-file", str(model), "--criterion", "taylor", "--epoch-captions", "complete"])
     assert "Taylor importance from 64 training images" in out
     report = json.loads((tmp_path / "pruned" / "pruning_report.json").read_text())
     assert report["ratios"]["parameters"] <= 0.70 and report["ratios"]["macs"] <= 0.70
