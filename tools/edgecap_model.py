@@ -126,18 +126,19 @@ def deepen(model: Captioner, after: List[int], images: Tensor) -> Captioner:
     after = sorted(set(after))
     if any(i < 0 or i >= len(cfg.conv_channels) for i in after):
         raise ValueError(f"deepen: block indices {after} outside 0..{len(cfg.conv_channels) - 1}")
-    channels, strides, origin = [], [], []
+    layers = []  # (channels, stride, index of the trained block to copy or None for a new block)
     for i, (c, s) in enumerate(zip(cfg.conv_channels, cfg.conv_strides)):
-        channels.append(c), strides.append(s), origin.append(i)
+        layers.append((c, s, i))
         if i in after:
-            channels.append(c), strides.append(1), origin.append(None)
-    new_cfg = ModelConfig(**dict(cfg.to_dict(), conv_channels=channels, conv_strides=strides))
+            layers.append((c, 1, None))
+    new_cfg = ModelConfig(**dict(cfg.to_dict(), conv_channels=[c for c, _, _ in layers],
+                                 conv_strides=[s for _, s, _ in layers]))
     new = Captioner(new_cfg)
     state = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
     new.load_state_dict(state, strict=False)
     model = model.eval()
     x = images
-    for j, (block, src) in enumerate(zip(new.encoder, origin)):
+    for block, (_, _, src) in zip(new.encoder, layers):
         if src is not None:
             block.load_state_dict(model.encoder[src].state_dict())
         else:

@@ -6,12 +6,16 @@
     /usr/bin/python3 tools/train.py --name smoke --smoke          # ~200 images, < 2 minutes
     /usr/bin/python3 tools/train.py --name more --init runs/original/best.pt --epochs 20 --lr 5e-4 \
         --style-aug 0.5                                           # a new leg from trained weights
+    /usr/bin/python3 tools/train.py --name deep --init runs/original/best.pt --deepen 2,3,4 \
+        --complete-weight 20 --epochs 10 --lr 5e-4                # a deeper leg (how the shipped model grew)
 
 Every epoch (and on SIGTERM/SIGINT) the full training state goes to runs/<name>/last.pt (model, optimiser,
 epoch, position in the epoch, RNG states); --resume continues from there. The best epoch by validation
 score goes to runs/<name>/best.pt. Per-epoch loss and validation scores go to runs/<name>/log.jsonl.
 Each epoch uses one reference caption per image, drawn at random with colour-naming captions weighted x3
-(see caption_weight).
+and, with --complete-weight W, captions that state every object, count and colour weighted W times more
+(see caption_weight). --deepen inserts identity-initialised conv blocks into the --init model
+(edgecap_model.deepen).
 Auxiliary loss (training only, not exported): a linear classifier on every encoder region predicts the
 category (or background) and the colour of the object whose box covers that region (cross-entropy per
 region, targets from the dataset's boxes). It gives the encoder a dense recognition signal, so the region
@@ -339,6 +343,12 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
 
+    variant_detail = "trained from scratch"
+    if args.init:
+        variant_detail = f"fine-tuned from {args.init}"
+        if args.deepen:
+            variant_detail += f", deepened after blocks {args.deepen}"
+
     def payload(epoch, batch_in_epoch, perm_, choice_):
         return {"model": model.state_dict(), "aux_head": aux_head.state_dict(), "optimizer": opt.state_dict(), "config": cfg.to_dict(),
                 "vocab": vocab, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "perm": perm_,
@@ -346,7 +356,7 @@ def main() -> None:
                 "rng": {"generator": gen.get_state(), "torch": torch.get_rng_state(),
                         "python": random.getstate()},
                 "variant": "original",
-                "variant_detail": (f"fine-tuned from {args.init}" + (f", deepened after blocks {args.deepen}" if args.deepen else "")) if args.init else "trained from scratch",
+                "variant_detail": variant_detail,
                 "training": {"data": data_description(args.data), "epochs": epoch}}
 
     model.train()
