@@ -288,14 +288,6 @@ def main() -> None:
         if init is not None:
             vocab, cfg = init["vocab"], ModelConfig(**init["config"])
             log(f"initialised from {args.init} (epoch {init.get('epoch')})")
-            if args.deepen:
-                shallow = Captioner(cfg)
-                shallow.load_state_dict(init["model"])
-                probe = load_images(args.data, "train", records[:256], cfg.image_size)
-                deep = deepen(shallow, [int(i) for i in args.deepen.split(",")], normalise(probe))
-                init["model"], cfg = deep.state_dict(), deep.cfg
-                log(f"deepened after blocks {args.deepen}: conv channels {cfg.conv_channels}, "
-                    f"strides {cfg.conv_strides}")
         else:
             vocab = build_vocab([c for r in records for c in r["captions"]])
             cfg = ModelConfig(vocab_size=len(vocab))
@@ -304,6 +296,14 @@ def main() -> None:
     images = load_images(args.data, "train", read_split(args.data, "train"), cfg.image_size, log=log)
     if args.limit:
         images = images[:args.limit]
+    if ckpt is None and args.init and args.deepen:
+        # the inserted blocks keep the grid and the input size: the images just loaded serve both models
+        shallow = Captioner(cfg)
+        shallow.load_state_dict(init["model"])
+        deep = deepen(shallow, [int(i) for i in args.deepen.split(",")], normalise(images[:256]))
+        init["model"], cfg = deep.state_dict(), deep.cfg
+        log(f"deepened after blocks {args.deepen}: conv channels {cfg.conv_channels}, "
+            f"strides {cfg.conv_strides}")
     val_images = load_images(args.data, "val", val_records, cfg.image_size, log=log)
     categories = dataset_categories(args.data, records)
     table, spans = caption_table(records, index, 20, weighted=not args.uniform_captions,
