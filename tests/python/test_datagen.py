@@ -282,3 +282,69 @@ def test_emoji_styles_are_the_curated_emoji():
         for s in ss:
             if s.source in sources.EMOJI_STYLES:
                 assert (c, s.ref) in curated
+
+
+# ---------------------------------------------------------------- restyling
+def _shaded_sprite(rgb, size=48):
+    a = np.zeros((size, size, 4), np.uint8)
+    ramp = np.linspace(0.7, 1.0, 32)[:, None, None]   # shading, as drawn sprites have
+    a[8:40, 12:36, :3] = (np.array(rgb)[None, None, :] * ramp).astype(np.uint8)
+    a[8:40, 12:36, 3] = 255
+    a[20:28, 18:30, :3] = (np.array(rgb) * 0.6).astype(np.uint8)  # some inner structure
+    return Image.fromarray(a, "RGBA")
+
+
+@pytest.mark.parametrize("op", ["flat", "soft", "light", "tone", "shape"])
+@pytest.mark.parametrize("rgb,term", [((200, 30, 30), "red"), ((30, 60, 200), "blue"), ((40, 170, 50), "green")])
+def test_restyle_keeps_the_colour_a_caption_states(op, rgb, term):
+    import restyle as R
+    img = _shaded_sprite(rgb)
+    assert C.measure_colour(img)[0] == term
+    for seed in range(5):
+        out = R.restyle(img, np.random.default_rng(seed), [op])
+        assert out.mode == "RGBA"
+        assert C.measure_colour(out)[0] == term, (op, seed, C.measure_colour(out))
+
+
+def test_restyle_changes_pixels_and_is_deterministic():
+    import restyle as R
+    img = _shaded_sprite((200, 30, 30))
+    for op in R.OPERATIONS:
+        a = R.restyle(img, np.random.default_rng(7), [op])
+        b = R.restyle(img, np.random.default_rng(7), [op])
+        assert a.tobytes() == b.tobytes() and a.size == b.size, op
+        same_size = a.size == img.size
+        assert not same_size or a.tobytes() != img.tobytes(), op
+    # the outline grows the sprite, and draws dark pixels outside the old silhouette
+    out = R.restyle(img, np.random.default_rng(1), ["outline"])
+    assert out.width > img.width and out.height > img.height
+    alpha = np.asarray(out)[..., 3]
+    assert (alpha > 0).sum() > (np.asarray(img)[..., 3] > 0).sum()
+    # a random restyle uses at least one operation
+    rng = np.random.default_rng(3)
+    assert all(R.pick_operations(rng) for _ in range(200))
+
+
+def test_restyle_touches_train_only_and_is_recorded(gen):
+    plans = gen._plans
+    before = plans["train"].restyle
+    try:
+        plans["train"].restyle = 0.0
+        plain = {s: [gen.make_one(s, i, 0, 128) for i in range(1, 25)] for s in ("train", "val", "test")}
+        plans["train"].restyle = 1.0
+        styled = {s: [gen.make_one(s, i, 0, 128) for i in range(1, 25)] for s in ("train", "val", "test")}
+    finally:
+        plans["train"].restyle = before
+    for s in ("val", "test"):   # val and test do not change by a byte
+        for (ia, ra), (ib, rb) in zip(plain[s], styled[s]):
+            assert _png_bytes(ia) == _png_bytes(ib) and ra == rb
+            assert all("restyled" not in o for o in rb["objects"])
+    objs = [o for _, r in styled["train"] for o in r["objects"]]
+    assert objs and all(o["restyled"] is True for o in objs)
+    assert all("restyled" not in o for _, r in plain["train"] for o in r["objects"])
+    assert any(_png_bytes(a) != _png_bytes(b) for (a, _), (b, _) in zip(plain["train"], styled["train"]))
+
+
+def test_cli_rejects_a_restyle_chance_outside_0_1(gen, tmp_path):
+    with pytest.raises(SystemExit):
+        gen.main(["--out", str(tmp_path / "x"), "--train", "1", "--val", "1", "--test", "1", "--restyle", "1.5"])

@@ -31,9 +31,10 @@ def run(args, timeout=600):
 def test_generate_train_resume_export_prune_evaluate(tmp_path):
     data, runs = tmp_path / "scenes", tmp_path / "runs"
     run([os.path.join(TOOLS, "datagen", "generate_scenes.py"), "--out", str(data), "--train", "200", "--val",
-         "100", "--test", "20", "--size", "128", "--seed", "3", "--workers", "1"])
+         "100", "--test", "20", "--size", "128", "--seed", "3", "--workers", "1", "--restyle", "0.5"])
     meta = json.loads((data / "meta.json").read_text())
     assert meta["counts"] == {"train": 200, "val": 100, "test": 20} and meta["seed"] == 3
+    assert meta["restyle"] == {"train": 0.5, "val": 0.0, "test": 0.0}
 
     train = [os.path.join(TOOLS, "train.py"), "--name", "smoke", "--data", str(data), "--smoke",
              "--runs-dir", str(runs), "--threads", "1"]

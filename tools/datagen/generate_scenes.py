@@ -30,7 +30,7 @@ import splits  # noqa: E402
 from backgrounds import photo_textures  # noqa: E402
 from scene import generate_scene  # noqa: E402
 
-GENERATOR_VERSION = "1.3.0"
+GENERATOR_VERSION = "1.4.0"
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
 _plans = None  # set in the parent before forking, or by _init_worker
@@ -111,6 +111,8 @@ def build_meta(args, counts, stats, timing):
         "generator_version": GENERATOR_VERSION,
         "seed": args.seed,
         "size": args.size,
+        "restyle": {"train": plans["train"].restyle, "val": plans["val"].restyle,
+                    "test": plans["test"].restyle},
         "counts": counts,
         "categories": cats,
         "category_info": cat_info,
@@ -145,10 +147,15 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--restyle", type=float, default=0.0,
+                    help="train split: chance that a sprite is redrawn in a random style (restyle.py)")
     args = ap.parse_args(argv)
+    if not 0.0 <= args.restyle <= 1.0:
+        ap.error("--restyle must be in [0, 1]")
 
     t0 = time.time()
     load_plans()
+    _plans["train"].restyle = args.restyle
     t_load = time.time() - t0
     counts = {"train": args.train, "val": args.val, "test": args.test}
     stats, timing = {}, {"sprite_loading_s": round(t_load, 2), "workers": args.workers}

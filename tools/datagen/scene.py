@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw, ImageFilter
 import grammar as G
 from backgrounds import make_background
 from colour import ARBITRARY_COLOUR, measure_colour, recolour
+from restyle import restyle
 from sources import SOURCE_FAMILY
 
 # --- where categories may appear --------------------------------------------
@@ -92,6 +93,9 @@ class SplitPlan:
     held_out_sources: dict = field(default_factory=dict)  # category -> source
     held_out_pairs: list = field(default_factory=list)    # [(a, b)]
     force_p: float = 0.0
+    # train only: chance that a sprite is redrawn in a random style (restyle.py);
+    # 0 draws nothing from the generator, so val/test do not depend on it
+    restyle: float = 0.0
 
 
 @dataclass
@@ -103,6 +107,7 @@ class Group:
     colour: str | None = None
     size_class: str = "medium"
     in_sky: bool = False
+    restyled: bool | None = None   # None: the split does not restyle
     boxes: list = field(default_factory=list)
 
 
@@ -277,6 +282,11 @@ def generate_scene(rng: np.random.Generator, plan: SplitPlan, size: int = 128):
         img = sprite.image
         if c in ARBITRARY_COLOUR:
             img = recolour(img, rng)
+        if plan.restyle > 0:
+            g.restyled = bool(rng.random() < plan.restyle)
+            if g.restyled:
+                img = restyle(img, rng)
+        if c in ARBITRARY_COLOUR:
             g.colour, _ = measure_colour(img)
             seen_colours.add(g.colour)
         elif bg == "plain":
@@ -369,7 +379,8 @@ def generate_scene(rng: np.random.Generator, plan: SplitPlan, size: int = 128):
         "captions": captions,
         "objects": [{"category": g.category, "count": g.count, "colour": g.colour,
                      "source": g.sprite.source,
-                     "boxes": [list(map(int, b)) for b in g.boxes]} for g in groups],
+                     "boxes": [list(map(int, b)) for b in g.boxes],
+                     **({} if g.restyled is None else {"restyled": g.restyled})} for g in groups],
         "background": bg,
         "background_colour": plain_colour,
         "relations": relations,
