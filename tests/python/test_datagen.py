@@ -348,3 +348,49 @@ def test_restyle_touches_train_only_and_is_recorded(gen):
 def test_cli_rejects_a_restyle_chance_outside_0_1(gen, tmp_path):
     with pytest.raises(SystemExit):
         gen.main(["--out", str(tmp_path / "x"), "--train", "1", "--val", "1", "--test", "1", "--restyle", "1.5"])
+
+
+# ---------------------------------------------------------------- train-only sources
+def test_train_only_sources_never_reach_val_or_test(gen):
+    import splits
+    sp = sources.load_sprites()
+    plain = splits.build_plans(sp)
+    extra = splits.build_plans(sp, ("openclipart",))
+    train_only = {src for refs in sources.TRAIN_ONLY_SOURCES.values() for src, _ in refs}
+    assert train_only == {"openclipart"}
+    for plans in (plain, extra):
+        for split in ("val", "test"):
+            assert not any(s in train_only for srcs in plans[split].sprites.values() for s in srcs), split
+        assert plans["val"].sprites.keys() == plain["val"].sprites.keys()
+    assert not any("openclipart" in srcs for srcs in plain["train"].sprites.values())
+    if os.path.isdir(sources.OPENCLIPART_DIR):
+        with_oc = [c for c, srcs in extra["train"].sprites.items() if "openclipart" in srcs]
+        assert len(with_oc) >= 40
+        # a train-only source is added beside the category's own sources, held-out ones stay out
+        held = extra["test"].held_out_sources
+        for c in with_oc:
+            assert held.get(c) not in extra["train"].sprites[c]
+            assert set(extra["train"].sprites[c]) - {"openclipart"} == set(plain["train"].sprites[c])
+    with pytest.raises(ValueError, match="unknown extra source"):
+        splits.build_plans(sp, ("nosuchsource",))
+
+
+@pytest.mark.skipif(not os.path.isdir(sources.OPENCLIPART_DIR), reason="openclipart-svg not installed")
+def test_extra_sources_change_train_only(gen, tmp_path):
+    try:
+        outs = {}
+        for name, extra in (("plain", []), ("oc", ["--extra-sources", "openclipart"])):
+            out = tmp_path / name
+            gen.main(["--out", str(out), "--train", "60", "--val", "4", "--test", "8", "--seed", "0",
+                      "--workers", "1"] + extra)
+            outs[name] = out
+        meta = json.loads((outs["oc"] / "meta.json").read_text())
+        assert meta["extra_sources"] == {"train": ["openclipart"]}
+        assert "openclipart" in meta["category_info"]["dog"]["sources"]["train"]
+        assert "openclipart" not in meta["category_info"]["dog"]["sources"]["test"]
+        for split in ("val", "test"):
+            assert (outs["plain"] / f"{split}.jsonl").read_text() == (outs["oc"] / f"{split}.jsonl").read_text()
+        train = [json.loads(l) for l in (outs["oc"] / "train.jsonl").read_text().splitlines()]
+        assert any(o["source"] == "openclipart" for r in train for o in r["objects"])
+    finally:
+        gen.load_plans()  # the other tests use the default plans

@@ -61,10 +61,15 @@ def _work(args):
     return record, time.process_time() - cpu
 
 
-def load_plans():
-    global _plans
-    if _plans is None:
-        _plans = splits.build_plans(sources.load_sprites())
+_plans_extra = None
+
+
+def load_plans(extra_sources=()):
+    """The split plans; extra_sources: train-only sources for the train split (--extra-sources)."""
+    global _plans, _plans_extra
+    if _plans is None or _plans_extra != tuple(extra_sources):
+        _plans = splits.build_plans(sources.load_sprites(), tuple(extra_sources))
+        _plans_extra = tuple(extra_sources)
         photo_textures()  # load before forking so workers share them
     return _plans
 
@@ -111,6 +116,7 @@ def build_meta(args, counts, stats, timing):
         "generator_version": GENERATOR_VERSION,
         "seed": args.seed,
         "size": args.size,
+        "extra_sources": {"train": list(_plans_extra or ())},
         "restyle": {"train": plans["train"].restyle, "val": plans["val"].restyle,
                     "test": plans["test"].restyle},
         "counts": counts,
@@ -147,6 +153,8 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--extra-sources", default="",
+                    help="comma-separated train-only sprite sources (sources.TRAIN_ONLY_SOURCES: openclipart)")
     ap.add_argument("--restyle", type=float, default=0.0,
                     help="train split: chance that a sprite is redrawn in a random style (restyle.py)")
     args = ap.parse_args(argv)
@@ -154,7 +162,14 @@ def main(argv=None):
         ap.error("--restyle must be in [0, 1]")
 
     t0 = time.time()
-    load_plans()
+    extra = tuple(x for x in args.extra_sources.split(",") if x)
+    try:
+        load_plans(extra)
+    except ValueError as exc:
+        ap.error(str(exc))
+    if extra and not any(s in extra for srcs in _plans["train"].sprites.values() for s in srcs):
+        ap.error(f"--extra-sources {args.extra_sources}: none of its pictures are installed "
+                 "(tools/install_data_sources.sh)")
     _plans["train"].restyle = args.restyle
     t_load = time.time() - t0
     counts = {"train": args.train, "val": args.val, "test": args.test}

@@ -13,6 +13,13 @@ model a lie.  Sources (see samples/README.md for licences):
                and cartoon drawings (PNG, and SVG rendered with rsvg-convert).
 - ``sh3d``     Sweet Home 3D furniture icons (apt sweethome3d-furniture):
                small 3-D renders; referenced by the catalogue's item name.
+- ``openclipart`` OpenClipart drawings (apt openclipart-svg, public domain),
+               TRAIN ONLY and only with generate_scenes.py --extra-sources
+               openclipart: 165 drawings for 48 categories (``TRAIN_ONLY_SOURCES``),
+               picked by eye from contact sheets of the files whose path names
+               the category (heads, signs, icons, several objects in one picture,
+               and people inside vehicles were left out).  Val and test never
+               show them, so the held-out test split stays as it was.
 
 Categories and their sources (``CATEGORY_SOURCES`` is the authority; "4 emoji
 styles" = emoji + twemoji + fluent + fluent-flat of the same curated emoji):
@@ -60,6 +67,7 @@ TWEMOJI_DIR = os.path.join(NPM_DIR, "twemoji")
 FLUENT_DIR = os.path.join(NPM_DIR, "fluentui-emoji", "icons")
 TUXPAINT_DIR = "/usr/share/tuxpaint/stamps"
 SH3D_DIR = "/usr/share/sweethome3d/furniture"
+OPENCLIPART_DIR = "/usr/share/openclipart/svg"
 
 # Sprites are stored with this longest side (pixels); scenes scale them down.
 SPRITE_MAX = 112
@@ -75,7 +83,9 @@ FF = "fluent-flat"   # Fluent emoji, flat style
 EMOJI_STYLES = (E, TW, FL, FF)
 # Scenes pick a family first, then a source in it, so four emoji styles do not
 # crowd out the photo cut-outs and the 3-D renders.
-SOURCE_FAMILY = {E: "emoji", TW: "emoji", FL: "emoji", FF: "emoji", T: "tuxpaint", S: "sh3d"}
+OC = "openclipart"    # train-only extra source (TRAIN_ONLY_SOURCES)
+SOURCE_FAMILY = {E: "emoji", TW: "emoji", FL: "emoji", FF: "emoji", T: "tuxpaint", S: "sh3d",
+                 OC: "openclipart"}
 
 # category -> list of (source, reference).  emoji: the code point sequence;
 # tuxpaint: path under /usr/share/tuxpaint/stamps; sh3d: exact item name
@@ -201,6 +211,143 @@ CATEGORY_SOURCES: dict[str, list[tuple[str, str]]] = {
 }
 
 
+# Train-only extra sources (generate_scenes.py --extra-sources): category -> [(source, path under
+# OPENCLIPART_DIR)].  Never used by val or test.
+TRAIN_ONLY_SOURCES: dict[str, list[tuple[str, str]]] = {
+    "dog": [(OC, "animals/mammals/dog_01_drawn_with_strai_01.svg"),
+            (OC, "animals/mammals/dog_03_drawn_with_strai_01.svg"),
+            (OC, "animals/mammals/dog_04_drawn_with_strai_01.svg"),
+            (OC, "animals/mammals/dog_05_drawn_with_strai_01.svg"),
+            (OC, "animals/mammals/dog_06_drawn_with_strai_01.svg"),
+            (OC, "animals/mammals/dog_on_leash_gerald_g._01.svg"),
+            (OC, "animals/mammals/dogs/beagle_copper_ganson.svg")],
+    "cat": [(OC, "animals/mammals/cartoon_cat_gerald_g._01.svg"),
+            (OC, "animals/mammals/housecats/gattina_cat_architetto_f_01.svg"),
+            (OC, "animals/mammals/housecats/gatto_cat_architetto_fra_01.svg"),
+            (OC, "animals/mammals/housecats/gatto_cat_architetto_fra_02.svg"),
+            (OC, "animals/mammals/housecats/gatto_cat_architetto_fra_03.svg"),
+            (OC, "animals/mammals/housecats/gatto_cat_architetto_fra_04.svg"),
+            (OC, "animals/mammals/housecats/kitten_gerald_g._01.svg"),
+            (OC, "animals/mammals/housecats/sleeping_cat_rgolan_sup_r.svg")],
+    "horse": [(OC, "animals/mammals/horses/cavallo_architetto_franc_01.svg"),
+              (OC, "animals/mammals/horses/cavallo_architetto_franc_02.svg"),
+              (OC, "animals/mammals/horses/cavallo_architetto_franc_05.svg"),
+              (OC, "animals/mammals/horses/cavallo_architetto_franc_06.svg")],
+    "car": [(OC, "transportation/car_jamin_ellis_.svg"),
+            (OC, "transportation/old_car_lumen_design_st_r.svg"), (OC, "transportation/vehicles/car.svg")],
+    "cup": [(OC, "computer/icons/flat-theme/action/mug.svg"), (OC, "food/beverages/mug.svg"),
+            (OC, "food/beverages/teacup_bw.svg"), (OC, "food/beverages/teacup_ganson.svg"),
+            (OC, "office/cup_rollandin_francesco_.svg")],
+    "apple": [(OC, "food/apple_bitten_dan_gerhard_01.svg"), (OC, "food/fruit/an_apple_01.svg"),
+              (OC, "food/fruit/another_apple_01.svg"), (OC, "food/fruit/apple.svg"),
+              (OC, "food/fruit/apple_bw.svg"), (OC, "food/fruit/apple_martin_schmidt-li_01r.svg")],
+    "teddy bear": [(OC, "recreation/toys/simple_teddy_bear_gerald_01.svg"),
+                   (OC, "recreation/toys/stylized_teddy_bear_gera_01.svg"),
+                   (OC, "recreation/toys/teddybear_jarno_vasamaa_.svg")],
+    "umbrella": [(OC, "geography/canada_umbrella_ganson.svg"), (OC, "tools/umbrella.svg")],
+    "bird": [(OC, "animals/birds/acquila_architetto_franc_03.svg"),
+             (OC, "animals/birds/aquila_frontale_architet_01.svg"),
+             (OC, "animals/birds/bird_of_peace_mauro_oliv_01.svg"),
+             (OC, "animals/birds/cigno_di_spalle_architet_01.svg"), (OC, "animals/birds/cormorant-md.svg"),
+             (OC, "animals/birds/crow_01.svg"), (OC, "animals/birds/dove_symbol.svg"),
+             (OC, "animals/birds/gallo_di_profilo_archite_01.svg"),
+             (OC, "animals/birds/gufo_civetta_architetto__01.svg"),
+             (OC, "animals/birds/gull_marcelo_staudt_01.svg"), (OC, "animals/birds/jonathon_s_duck_01.svg")],
+    "cake": [(OC, "food/desserts/birthday_cake.svg"), (OC, "food/desserts/cake_etienne_bersac_r.svg"),
+             (OC, "food/desserts/cake_jarno_vasamaa_r.svg"),
+             (OC, "food/desserts/pink_cake_gabrielle_now_r.svg"),
+             (OC, "food/desserts/torta_architetto_frances_01.svg")],
+    "elephant": [(OC, "animals/mammals/contour_elephant.svg"), (OC, "unsorted/elefante_in_corsa.svg")],
+    "banana": [(OC, "food/fruit/banana.svg"), (OC, "food/fruit/bananas_nicu_buculei_01.svg")],
+    "pizza": [(OC, "food/pizza_4_stagioni_archite_01.svg"), (OC, "food/pizza_cheese.svg"),
+              (OC, "food/pizza_pepperoni.svg"), (OC, "food/pizza_rectangular__geral_01.svg"),
+              (OC, "food/pizza_slice_fco._andrade_01.svg")],
+    "laptop": [(OC, "computer/etiquette_laptop_01.svg"), (OC, "computer/hardware/laptop.svg"),
+               (OC, "computer/hardware/laptop_01.svg")],
+    "sheep": [(OC, "animals/mammals/pecora_architetto_france_01.svg"),
+              (OC, "animals/mammals/sheep-md-v0.1.svg")],
+    "clock": [(OC, "computer/icons/flat-theme/applications/clock.svg"),
+              (OC, "computer/icons/lemon-theme/actions/clock.svg"),
+              (OC, "computer/icons/lemon-theme/apps/clock.svg"),
+              (OC, "signs_and_symbols/clocks/alarm_clock_mike_powers_.svg"),
+              (OC, "signs_and_symbols/clocks/analog_clock_jonathan_di_01.svg"),
+              (OC, "signs_and_symbols/clocks/analogue_clock_01.svg"),
+              (OC, "signs_and_symbols/clocks/clock_michael_breuer_01.svg"),
+              (OC, "signs_and_symbols/clocks/modern_clock_chris_kemps_01.svg"),
+              (OC, "signs_and_symbols/clocks/orologio_da_parete_archi_01.svg")],
+    "bicycle": [(OC, "transportation/bike_tobias_jakobs_.svg"),
+                (OC, "transportation/vehicles/bicycle_01.svg")],
+    "sports ball": [(OC, "recreation/sports/football_ball_brice_boye_01.svg"),
+                    (OC, "recreation/sports/handball_ball_brice_boye_01.svg"),
+                    (OC, "recreation/sports/soccer_ball_ganson.svg"),
+                    (OC, "recreation/sports/soccer_ballon_tanguy_jac_.svg"),
+                    (OC, "recreation/sports/volley-ball_andrea_bianc_01.svg"),
+                    (OC, "recreation/sports/volley_ball_angelo_gelmi_01.svg"),
+                    (OC, "recreation/toys/beach_ball_01.svg"), (OC, "recreation/toys/beachball_v0.1.svg"),
+                    (OC, "recreation/toys/soccer_ball_ganson.svg")],
+    "chair": [(OC, "buildings/furniture/sedia_in_legno_architett_01.svg")],
+    "tie": [(OC, "people/clothing/tie_-_clothing_nicu_bucu_01.svg")],
+    "toothbrush": [(OC, "tools/toothbrush_and_paste_ganson.svg")],
+    "person": [(OC, "people/aerobics_architetto_fran_01.svg"), (OC, "people/ballerina_architetto_fra_01.svg")],
+    "motorcycle": [(OC, "transportation/motorcycle_jarno_vasama_.svg")],
+    "airplane": [(OC, "transportation/vehicles/aircraft_jarno_vasamaa1.svg"),
+                 (OC, "transportation/vehicles/aircraft_jarno_vasamaa2.svg"),
+                 (OC, "transportation/vehicles/aircraft_jarno_vasamaa3.svg"),
+                 (OC, "transportation/vehicles/aircraft_jarno_vasamaa4.svg"),
+                 (OC, "transportation/vehicles/aircraft_jarno_vasamaa_.svg"),
+                 (OC, "transportation/vehicles/military_airplane_mo_01.svg"),
+                 (OC, "transportation/vehicles/plane_silhouet_mo_01.svg")],
+    "train": [(OC, "recreation/toys/kiddy_train_orlando_kara_.svg")],
+    "truck": [(OC, "transportation/big_truck_01.svg"), (OC, "transportation/small_truck_steffen_gluc_01.svg"),
+              (OC, "transportation/truck_jarno_vasamaa1.svg"),
+              (OC, "transportation/truck_jarno_vasamaa_.svg")],
+    "boat": [(OC, "transportation/boating/boat_jarno_vasamaa1.svg"),
+             (OC, "transportation/boating/boat_jarno_vasamaa_.svg"),
+             (OC, "transportation/boating/sailboat_illustration.svg")],
+    "stop sign": [(OC, "signs_and_symbols/stop_sign_miguel_s_nchez_.svg"),
+                  (OC, "transportation/roadsigns/stop_sign_right_font_mig_.svg")],
+    "cow": [(OC, "animals/mammals/bull_utrescu_.svg"),
+            (OC, "animals/mammals/vacca_pezzata_rossa_val_01.svg"), (OC, "unsorted/mucca.svg")],
+    "bear": [(OC, "animals/mammals/bears/orso_architetto_francesc_03.svg")],
+    "giraffe": [(OC, "animals/mammals/contour_giraffe.svg")],
+    "backpack": [(OC, "unsorted/zaino_per_montagna.svg")],
+    "suitcase": [(OC, "transportation/little_tan_suitcase_jona_.svg")],
+    "tennis racket": [(OC, "recreation/sports/tennis_racket_01.svg")],
+    "bottle": [(OC, "tools/bottle_jean_victor_balin_.svg")],
+    "wine glass": [(OC, "food/beverages/alcohol/wine_glass_christian_h._.svg")],
+    "knife": [(OC, "computer/icons/etiquette-theme/stock/knife.svg")],
+    "bowl": [(OC, "food/bowl_chaspo_.svg"), (OC, "food/bowl_of_steaming_soup_01.svg"),
+             (OC, "unsorted/scodella_gatto_architett_01.svg")],
+    "sandwich": [(OC, "food/sandwich_one_jean-victor_01.svg"), (OC, "food/submarine_sandwich_01.svg")],
+    "orange": [(OC, "food/fruit/orange.svg"), (OC, "food/fruit/orange_dave_pena_01.svg"),
+               (OC, "food/fruit/orange_simple.svg"), (OC, "food/fruit/orange_simple_bw.svg")],
+    "dining table": [(OC, "buildings/furniture/tavolo_in_legno_architet_01.svg"),
+                     (OC, "buildings/furniture/wooden_table_benji_park_01.svg"),
+                     (OC, "buildings/furniture/small_square_table_01.svg"),
+                     (OC, "office/wooden_table_benji_park_01.svg")],
+    "tv": [(OC, "computer/crt_monitor_01.svg"), (OC, "computer/hardware/lcd_monitor_the_structor_.svg"),
+           (OC, "computer/hardware/monitor.svg"), (OC, "computer/icons/flat-theme/device/tv.svg"),
+           (OC, "computer/icons/lemon-theme/devices/tv.svg"),
+           (OC, "electronics/television_alexander_d.__01.svg"),
+           (OC, "recreation/televisore_telecomando_a_01.svg")],
+    "mouse": [(OC, "computer/hardware/mouse.svg"), (OC, "computer/hardware/mouse_scroll_fco._andrad_01.svg"),
+              (OC, "computer/icons/flat-theme/action/mouse.svg"), (OC, "computer/mouse_the_structorr_.svg")],
+    "keyboard": [(OC, "computer/hardware/computer_keyboard_01.svg"), (OC, "computer/hardware/keyboard.svg")],
+    "cell phone": [(OC, "computer/icons/etiquette-theme/stock/phone.svg"),
+                   (OC, "computer/icons/flat-theme/action/yahoo_mobile.svg"),
+                   (OC, "office/telephone/cellular_phone_shandy_br_.svg"),
+                   (OC, "office/telephone/mobile.svg")],
+    "book": [(OC, "education/books/book_01.svg"), (OC, "education/books/book_02.svg"),
+             (OC, "education/books/closed_bible_01_01.svg"), (OC, "education/books/closed_book_01.svg"),
+             (OC, "education/books/diary_costea_bogdan_01.svg")],
+    "scissors": [(OC, "computer/icons/etiquette-theme/stock/scissors.svg"), (OC, "education/scissors.svg"),
+                 (OC, "education/scissors_02.svg"), (OC, "office/scissors.svg"),
+                 (OC, "office/scissors_forbici_franc_.svg"), (OC, "tools/scissors.svg")],
+    "hot dog": [(OC, "food/meats_and_eggs/hot_dog.svg"),
+                (OC, "food/meats_and_eggs/hot_dog_juliane_krug_r.svg")],
+}
+
+
 class Sprite:
     """One RGBA cut-out, cropped to its visible pixels."""
 
@@ -279,6 +426,15 @@ def emoji_name(seq: str) -> str | None:
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower().replace("\u2019", "")).strip("-")
+
+
+def load_openclipart(rel: str) -> Image.Image | None:
+    path = os.path.join(OPENCLIPART_DIR, rel)
+    if not os.path.exists(path):
+        return None
+    png = subprocess.run(["rsvg-convert", "-w", "256", "-a", path], check=True, capture_output=True,
+                         timeout=60).stdout
+    return _crop_and_fit(Image.open(io.BytesIO(png)))
 
 
 def load_fluent(seq: str, style: str) -> Image.Image | None:
@@ -367,8 +523,9 @@ def _source_fingerprint() -> str:
     h = hashlib.sha1()
     with open(os.path.abspath(__file__), "rb") as f:
         h.update(f.read())
-    h.update(repr((SPRITE_CACHE_FORMAT, SPRITE_MAX, sorted(CATEGORY_SOURCES.items()))).encode())
-    paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, os.path.join(TWEMOJI_DIR, "emoji.json"),
+    h.update(repr((SPRITE_CACHE_FORMAT, SPRITE_MAX, sorted(CATEGORY_SOURCES.items()),
+                   sorted(TRAIN_ONLY_SOURCES.items()))).encode())
+    paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, OPENCLIPART_DIR, os.path.join(TWEMOJI_DIR, "emoji.json"),
              os.path.join(FLUENT_DIR, "modern"), os.path.join(FLUENT_DIR, "flat")]
     if os.path.isdir(SH3D_DIR):
         paths += [os.path.join(SH3D_DIR, f) for f in sorted(os.listdir(SH3D_DIR))]
@@ -409,11 +566,11 @@ def _load_sprites_uncached(categories=None, verbose: bool = False) -> dict[str, 
     """Load every available sprite.  Deterministic order; missing files are skipped."""
     index = sh3d_index()
     out: dict[str, list[Sprite]] = {}
-    for cat, refs in CATEGORY_SOURCES.items():
+    for cat in list(CATEGORY_SOURCES) + [c for c in TRAIN_ONLY_SOURCES if c not in CATEGORY_SOURCES]:
         if categories is not None and cat not in categories:
             continue
         sprites = []
-        for source, ref in refs:
+        for source, ref in CATEGORY_SOURCES.get(cat, []) + TRAIN_ONLY_SOURCES.get(cat, []):
             try:
                 if source == E:
                     imgs = [(ref, render_emoji(ref))] if os.path.exists(EMOJI_FONT) else []
@@ -427,9 +584,11 @@ def _load_sprites_uncached(categories=None, verbose: bool = False) -> dict[str, 
                 elif source == S:
                     imgs = [(f"{os.path.basename(z)}:{m}", load_sh3d_icon(z, m))
                             for z, m in index.get(ref, [])]
+                elif source == OC:
+                    imgs = [(ref, load_openclipart(ref))]
                 else:
                     raise ValueError(source)
-            except (OSError, subprocess.CalledProcessError) as exc:
+            except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
                 if verbose:
                     print(f"skip {cat} {source} {ref!r}: {exc}")
                 continue

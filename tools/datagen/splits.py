@@ -65,16 +65,27 @@ def group_by_source(sprites):
     return out
 
 
-def build_plans(sprites) -> dict[str, SplitPlan]:
-    by = group_by_source(sprites)
+def build_plans(sprites, extra_sources=()) -> dict[str, SplitPlan]:
+    """extra_sources: train-only sources (sources.TRAIN_ONLY_SOURCES) the train split may use; val and
+    test never use any of them, so they do not change with it."""
+    from sources import TRAIN_ONLY_SOURCES
+    train_only = {src for refs in TRAIN_ONLY_SOURCES.values() for src, _ in refs}
+    unknown = set(extra_sources) - train_only
+    if unknown:
+        raise ValueError(f"unknown extra source(s) {sorted(unknown)}; known: {sorted(train_only)}")
+    full = group_by_source(sprites)
+    by = {c: {s: v for s, v in srcs.items() if s not in train_only} for c, srcs in full.items()}
+    by = {c: srcs for c, srcs in by.items() if srcs}
     held_sources = {c: s for c, s in HELD_OUT_SOURCES.items()
                     if c in by and s in by[c] and len(by[c]) > 1}
     train_sprites = {c: {s: v for s, v in srcs.items() if held_sources.get(c) != s}
                      for c, srcs in by.items()}
+    extra_train = {c: {s: v for s, v in full[c].items() if s in extra_sources} for c in by}
+    train_plus = {c: {**train_sprites[c], **extra_train[c]} for c in by}
     pairs = [p for p in HELD_OUT_PAIRS if p[0] in by and p[1] in by]
     forbidden = {frozenset(p) for p in pairs}
     return {
-        "train": SplitPlan("train", train_sprites, forbidden),
+        "train": SplitPlan("train", train_plus, forbidden),
         "val": SplitPlan("val", train_sprites, forbidden),
         "test": SplitPlan("test", by, set(), held_sources, pairs, TEST_FORCE_P),
     }
