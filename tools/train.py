@@ -213,10 +213,13 @@ def selection_score(s):
 def data_description(root: str) -> str:
     try:
         with open(os.path.join(root, "meta.json")) as f:
-            version = json.load(f).get("generator_version", "?")
+            meta = json.load(f)
     except (OSError, ValueError):
-        version = "?"
-    return f"edgecap procedural scenes {version} ({os.path.basename(os.path.abspath(root))})"
+        meta = {}
+    version = meta.get("generator_version", "?")
+    restyle = (meta.get("restyle") or {}).get("train", 0.0)
+    styled = f", train sprites restyled with p {restyle:g}" if restyle else ""
+    return f"edgecap procedural scenes {version} ({os.path.basename(os.path.abspath(root))}{styled})"
 
 
 def save_checkpoint(path, payload):

@@ -70,6 +70,7 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     fp32 = check_contract(str(model))
     int8 = check_contract(str(tmp_path / "smoke_model.int8.pt"))
     assert fp32["precision"] == "fp32" and int8["precision"] == "int8"
+    assert fp32["training"]["data"].endswith("train sprites restyled with p 0.5)"), fp32["training"]["data"]
     assert os.path.getsize(tmp_path / "smoke_model.int8.pt") < 0.6 * os.path.getsize(model)
 
     pruned = tmp_path / "pruned" / "P.pt"
