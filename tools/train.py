@@ -218,7 +218,9 @@ def data_description(root: str) -> str:
         meta = {}
     version = meta.get("generator_version", "?")
     restyle = (meta.get("restyle") or {}).get("train", 0.0)
+    extra = (meta.get("extra_sources") or {}).get("train") or []
     styled = f", train sprites restyled with p {restyle:g}" if restyle else ""
+    styled += f", train-only sources: {', '.join(extra)}" if extra else ""
     return f"edgecap procedural scenes {version} ({os.path.basename(os.path.abspath(root))}{styled})"
 
 

@@ -490,3 +490,16 @@ def test_reference_pipeline_eager_and_script_caption_alike(model):
     assert out["eager"]["mode"] == "eager" and "eager" in out["eager"]["runtime"]
     assert len(out["eager"]["captions"]) == 16
     assert out["eager"]["captions"] == out["script"]["captions"]
+
+
+def test_data_description_names_restyling_and_train_only_sources(tmp_path):
+    import train
+    root = tmp_path / "scenes_x"
+    root.mkdir()
+    (root / "meta.json").write_text(json.dumps({"generator_version": "1.4.0"}))
+    assert train.data_description(str(root)) == "edgecap procedural scenes 1.4.0 (scenes_x)"
+    (root / "meta.json").write_text(json.dumps({"generator_version": "1.4.0", "restyle": {"train": 0.6},
+                                                "extra_sources": {"train": ["openclipart"]}}))
+    assert train.data_description(str(root)) == ("edgecap procedural scenes 1.4.0 (scenes_x, train sprites "
+                                                 "restyled with p 0.6, train-only sources: openclipart)")
+    assert train.data_description(str(tmp_path / "missing")) == "edgecap procedural scenes ? (missing)"
