@@ -33,7 +33,7 @@ from scene import generate_scene  # noqa: E402
 GENERATOR_VERSION = "1.4.0"
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
-_plans = None  # set in the parent before forking, or by _init_worker
+_plans = None  # set by load_plans in the parent before forking; workers inherit it
 
 
 def scene_rng(seed: int, split: str, index: int) -> np.random.Generator:

@@ -25,10 +25,11 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageFilter
 
-OPERATIONS = ("flat", "outline", "ink", "soft", "light", "tone", "shape")
-# chance that each operation is part of one restyle (at least one always is)
-OPERATION_P = {"flat": 0.4, "outline": 0.3, "ink": 0.25, "soft": 0.3, "light": 0.35,
-               "tone": 0.5, "shape": 0.5}
+# chance that each operation is part of one restyle (at least one always is), in the order they are
+# applied: colour-level first, lines after, geometry last
+OPERATION_P = {"tone": 0.5, "light": 0.35, "flat": 0.4, "soft": 0.3, "ink": 0.25, "outline": 0.3,
+               "shape": 0.5}
+OPERATIONS = tuple(OPERATION_P)
 
 
 def _alpha_crop(img: Image.Image) -> Image.Image:
@@ -107,14 +108,12 @@ def _shape(img, rng):
 
 _OPS = {"flat": _flat, "outline": _outline, "ink": _ink, "soft": _soft, "light": _light,
         "tone": _tone, "shape": _shape}
-# applied in this order: colour-level first, lines after, geometry last
-_ORDER = ("tone", "light", "flat", "soft", "ink", "outline", "shape")
 
 
 def pick_operations(rng: np.random.Generator) -> list[str]:
-    ops = [op for op in _ORDER if rng.random() < OPERATION_P[op]]
+    ops = [op for op in OPERATIONS if rng.random() < OPERATION_P[op]]
     if not ops:
-        ops = [_ORDER[int(rng.integers(len(_ORDER)))]]
+        ops = [OPERATIONS[int(rng.integers(len(OPERATIONS)))]]
     return ops
 
 
