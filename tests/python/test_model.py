@@ -248,6 +248,32 @@ def test_structured_prune_with_ratio_zero_is_identity():
     assert torch.allclose(_logprobs(m, img, toks), _logprobs(same, img, toks), atol=1e-5)
 
 
+def test_global_allocation_removes_the_same_number_of_channels_where_they_matter_least():
+    """--allocation global: as many conv channels go as with the uniform rule, but the layer whose
+    (per-layer normalised) importance is concentrated in few channels loses more; no layer goes below
+    1 - 2*ratio of its channels; uniform keeps 70% of every layer."""
+    flat = torch.ones(10)                       # every unit equally important
+    peaked = torch.tensor([10.0] * 2 + [0.01] * 8)  # two channels carry the layer
+    assert prune.keep_counts([flat, peaked], 0.3, "uniform") == [7, 7]
+    counts = prune.keep_counts([flat, peaked], 0.3, "global")
+    assert sum(counts) == 14
+    assert counts == [10, 4]                    # the floor (ceil(10 * 0.4)) stops the peaked layer at 4
+    with pytest.raises(ValueError):
+        prune.keep_counts([flat], 0.3, "sideways")
+    # structured_prune builds the model with those widths and it still runs
+    m = small_model()
+    scores = {"conv": [torch.rand(c) for c in m.cfg.conv_channels], "att": torch.rand(m.cfg.attention_dim),
+              "emb": torch.rand(m.cfg.embed_dim), "dec": torch.rand(m.cfg.decoder_dim)}
+    scores["conv"][0] = torch.tensor([5.0] + [1e-3] * (m.cfg.conv_channels[0] - 1))
+    p = prune.structured_prune(m, 0.3, scores, "global")
+    assert sum(p.cfg.conv_channels) == sum(prune.keep_counts(scores["conv"], 0.3, "uniform"))
+    # the attention, embedding and decoder groups each keep 70%, whatever the allocation
+    assert (p.cfg.attention_dim, p.cfg.embed_dim, p.cfg.decoder_dim) == (7, 7, 14)
+    assert p.cfg.conv_channels[0] < prune._keep(m.cfg.conv_channels[0], 0.3)
+    state = p.encode(torch.randn(2, 3, 32, 32))
+    assert state["feats"].shape[-1] == p.cfg.conv_channels[-1]
+
+
 def test_structured_prune_shrinks_tensors_and_macs():
     m = small_model()
     p = prune.structured_prune(m, 0.3)

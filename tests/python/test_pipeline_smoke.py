@@ -83,6 +83,11 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     assert report["ratios"]["nonzero_parameters"] <= 0.63
     pmeta = check_contract(str(pruned))
     assert pmeta["variant"] == "pruned"
+    assert "structured 30%" in pmeta["variant_detail"] and "global allocation" in pmeta["variant_detail"]
+    assert pmeta["training"]["fine_tune"]["allocation"] == "global"
+    # as many conv channels and decoder-side units go as 30% per layer would remove
+    cfg_b, cfg_a = report["before"]["config"], report["final"]["config"]
+    assert sum(cfg_a["conv_channels"]) == sum(round(0.7 * c) for c in cfg_b["conv_channels"])
     # the pruned file carries its own validation scores, not the original's
     assert pmeta["training"]["scores"] != fp32["training"].get("scores")
 
