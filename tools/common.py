@@ -262,7 +262,7 @@ def load_images(root: str, split: str, records: List[dict], size: int, cache_dir
         if (i + 1) % 5000 == 0:
             log(f"  loaded {i + 1}/{len(records)} {split} images ({time.time() - t0:.0f}s)")
     os.makedirs(cache_dir, exist_ok=True)
-    tmp = cache + ".tmp.npy"
+    tmp = f"{cache}.{os.getpid()}.tmp.npy"  # per process: two runs may fill the same cache at once
     np.save(tmp, arr)
     os.replace(tmp, cache)
     return torch.from_numpy(arr)
