@@ -173,6 +173,33 @@ def fold_batchnorm(model: Captioner) -> Captioner:
     return model
 
 
+@torch.no_grad()
+def unfold_batchnorm(folded: Captioner, images: Tensor) -> Captioner:
+    """The inverse of fold_batchnorm: a Captioner with Conv (no bias) + BatchNorm blocks that computes, in
+    eval mode, what the folded model computes. Each conv keeps the folded weights; its BatchNorm's running
+    statistics are those of the conv's output on `images` (normalised training images), weight =
+    sqrt(var + eps) and bias = mean + the folded bias, so eval mode gives conv(x) + bias and training mode
+    (batch statistics) starts close to it. Training and pruning can then resume from an exported file."""
+    folded = folded.eval()
+    new = Captioner(folded.cfg)
+    state = {k: v for k, v in folded.state_dict().items() if not k.startswith("encoder.")}
+    new.load_state_dict(state, strict=False)
+    x = images
+    for fblock, block in zip(folded.encoder, new.encoder):
+        fconv, conv, bn = fblock[0], block[0], block[1]
+        if fconv.bias is None or not isinstance(fblock[1], nn.Identity):
+            raise ValueError("unfold_batchnorm needs a BatchNorm-folded model (fold_batchnorm)")
+        conv.weight.copy_(fconv.weight)
+        z = F.conv2d(x, conv.weight, None, conv.stride, conv.padding)
+        mean, var = z.mean((0, 2, 3)), z.var((0, 2, 3), unbiased=False)
+        bn.running_mean.copy_(mean)
+        bn.running_var.copy_(var)
+        bn.weight.copy_(torch.sqrt(var + bn.eps))
+        bn.bias.copy_(mean + fconv.bias)
+        x = fblock(x)
+    return new.eval()
+
+
 
 # ---- INT8 -------------------------------------------------------------------------------------------
 INT8_ENGINE = "onednn"

@@ -239,6 +239,50 @@ def test_deepen_inserts_identity_blocks():
     assert small.cfg.conv_channels == [6, 6, 8, 11, 11]
 
 
+def test_unfold_batchnorm_inverts_folding():
+    """edgecap_model.unfold_batchnorm: from a folded model, Conv+BN blocks that compute the same in eval mode,
+    fold back to the same model, and in training mode (batch statistics) on the images their statistics
+    came from compute the same too."""
+    from edgecap_model import fold_batchnorm, unfold_batchnorm
+    m = small_model(1)
+    with torch.no_grad():
+        for mod in m.modules():
+            if isinstance(mod, torch.nn.BatchNorm2d):
+                mod.running_mean.uniform_(-0.5, 0.5)
+                mod.bias.uniform_(-0.3, 0.3)
+    folded = fold_batchnorm(m)
+    calib = torch.randn(32, 3, 32, 32)
+    u = unfold_batchnorm(folded, calib)
+    assert all(isinstance(b[1], torch.nn.BatchNorm2d) for b in u.encoder)
+    x, tokens = torch.randn(4, 3, 32, 32), torch.randint(4, 20, (5, 4))
+    with torch.no_grad():
+        torch.testing.assert_close(_logprobs(u, x, tokens), _logprobs(m, x, tokens), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(fold_batchnorm(unfold_batchnorm(folded, calib)).encode(x)["feats"],
+                                   folded.encode(x)["feats"], atol=1e-5, rtol=1e-5)
+        train_feats = u.train().encoder(calib)
+        torch.testing.assert_close(train_feats, folded.encoder(calib), atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="folded"):
+        unfold_batchnorm(small_model(), calib)
+
+
+def test_recover_checkpoint_from_an_exported_file(test_data, tmp_path):
+    """tools/recover_checkpoint.py: the committed tiny file becomes a checkpoint that train.py/prune.py/export.py
+    read, whose model captions like the file; an INT8 file is refused."""
+    import recover_checkpoint as rc
+    path = os.path.join(test_data, "tiny_model.pt")
+    scripted, meta = load_scripted(path)
+    ckpt = rc.recover(path, torch.randn(16, 3, 32, 32))
+    assert ckpt["vocab"] == meta["vocab"] and ckpt["variant"] == "test"
+    assert ckpt["recovered_from"]["sha256"] == rc.sha256(path)
+    torch.save(ckpt, tmp_path / "best.pt")
+    model, _ = export.load_checkpoint(str(tmp_path / "best.pt"))
+    x, tokens = torch.randn(3, 3, 32, 32), torch.randint(4, len(meta["vocab"]), (4, 3))
+    with torch.no_grad():
+        torch.testing.assert_close(_logprobs(model, x, tokens), _logprobs(scripted, x, tokens), atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="FP32"):
+        rc.recover(os.path.join(test_data, "tiny_model.int8.pt"), torch.randn(16, 3, 32, 32))
+
+
 def test_structured_prune_with_ratio_zero_is_identity():
     """Rebuilding with every unit kept must reproduce the model exactly: checks the slicing bookkeeping."""
     m = small_model()
