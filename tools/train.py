@@ -143,6 +143,27 @@ def aux_loss(z: torch.Tensor, n_cat: int, cat_t: torch.Tensor, col_t: torch.Tens
             + 0.5 * F.cross_entropy(z[..., n_cat:].reshape(-1, z.size(-1) - n_cat), col_t.reshape(-1)))
 
 
+def fit_aux_head(model: Captioner, head: torch.nn.Linear, images_u8: torch.Tensor, n_cat: int,
+                 cat_t: torch.Tensor, col_t: torch.Tensor, n_images: int = 2048, steps: int = 300) -> float:
+    """Fit the region classifier of an --init checkpoint that has none (tools/recover_checkpoint.py makes
+    them from exported files, which do not hold it): the encoder frozen, the linear head trained full-batch
+    on the encoder's region features of the first n_images training images (a convex problem), so joint
+    training does not start by back-propagating a random head into a trained encoder. Returns the loss."""
+    n = min(n_images, images_u8.size(0))
+    model.eval()
+    with torch.no_grad():
+        feats = torch.cat([model.encode(normalise(images_u8[i:i + 256]))["feats"]
+                           for i in range(0, n, 256)])
+    opt = torch.optim.Adam(head.parameters(), lr=1e-2)
+    for _ in range(steps):
+        loss = aux_loss(head(feats), n_cat, cat_t[:n], col_t[:n])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.train()
+    return float(loss)
+
+
 def augment(x_u8: torch.Tensor, gen: torch.Generator, max_shift: int = 6) -> torch.Tensor:
     """uint8 [B,3,S,S] -> normalised float with a random shift per batch and photometric jitter per image."""
     x = normalise(x_u8)
@@ -327,7 +348,11 @@ def main() -> None:
     start_epoch, start_batch, perm, best = 0, 0, None, -1.0
     if ckpt is None and args.init:
         model.load_state_dict(init["model"])
-        aux_head.load_state_dict(init["aux_head"])
+        if "aux_head" in init:
+            aux_head.load_state_dict(init["aux_head"])
+        elif args.aux_weight > 0:
+            loss = fit_aux_head(model, aux_head, images, n_cat, aux_cat, aux_col)
+            log(f"{args.init} has no region classifier: fitted one on the frozen encoder (loss {loss:.3f})")
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         aux_head.load_state_dict(ckpt["aux_head"])

@@ -513,6 +513,28 @@ def test_complete_captions_get_the_complete_weight():
     assert w.tolist() == [[30.0, 1.0]]
 
 
+def test_fit_aux_head_learns_the_regions_and_leaves_the_encoder_alone():
+    """train.fit_aux_head (an --init checkpoint without a region classifier): the head's loss falls well
+    below that of the random head, the model's weights do not move, and the model is back in train mode."""
+    import train
+    m = small_model(2)
+    bright = torch.arange(40) % 2
+    images = (torch.randint(0, 100, (40, 3, 32, 32)) + 155 * bright.view(-1, 1, 1, 1)).to(torch.uint8)
+    R = m.cfg.grid * m.cfg.grid
+    # targets the features can predict: the category says whether the image is dark or bright
+    cat_t = bright.add(1).unsqueeze(1).expand(-1, R).contiguous()
+    col_t = torch.zeros(40, R, dtype=torch.long)
+    head = torch.nn.Linear(m.cfg.encoder_dim, 3 + 2)
+    with torch.no_grad():
+        feats = m.eval().encode(train.normalise(images))["feats"]
+        before = float(train.aux_loss(head(feats), 3, cat_t, col_t))
+    weights = {k: v.clone() for k, v in m.state_dict().items()}
+    after = train.fit_aux_head(m, head, images, 3, cat_t, col_t, steps=200)
+    assert after < 0.5 * before
+    assert all(torch.equal(weights[k], v) for k, v in m.state_dict().items())
+    assert m.training
+
+
 def test_beam_search_through_the_contract(tiny_script):
     """Beam width 1 equals greedy; wider beams never score lower than greedy under the model."""
     from common import beam_decode, greedy_decode
