@@ -242,6 +242,8 @@ def data_description(root: str) -> str:
     extra = (meta.get("extra_sources") or {}).get("train") or []
     styled = f", train sprites restyled with p {restyle:g}" if restyle else ""
     styled += f", train-only sources: {', '.join(extra)}" if extra else ""
+    train_seed = meta.get("train_seed")
+    styled += f", train scenes seed {train_seed}" if train_seed not in (None, meta.get("seed")) else ""
     return f"edgecap procedural scenes {version} ({os.path.basename(os.path.abspath(root))}{styled})"
 
 

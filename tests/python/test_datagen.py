@@ -376,6 +376,24 @@ def test_train_only_sources_never_reach_val_or_test(gen):
 
 
 @pytest.mark.skipif(not os.path.isdir(sources.OPENCLIPART_DIR), reason="openclipart-svg not installed")
+def test_train_seed_changes_train_only(gen, tmp_path):
+    """--train-seed: new training scenes, val and test byte for byte those of --seed; recorded in meta.json."""
+    outs = {}
+    for name, extra in (("base", []), ("fresh", ["--train-seed", "1"])):
+        out = tmp_path / name
+        gen.main(["--out", str(out), "--train", "4", "--val", "2", "--test", "3", "--seed", "0",
+                  "--workers", "1"] + extra)
+        outs[name] = out
+    for split in ("val", "test"):
+        assert (outs["base"] / f"{split}.jsonl").read_text() == (outs["fresh"] / f"{split}.jsonl").read_text()
+    assert (outs["base"] / "train.jsonl").read_text() != (outs["fresh"] / "train.jsonl").read_text()
+    first = json.loads((outs["fresh"] / "train.jsonl").read_text().splitlines()[0])
+    assert (outs["fresh"] / first["image"]).read_bytes() != (outs["base"] / first["image"]).read_bytes()
+    meta = json.loads((outs["fresh"] / "meta.json").read_text())
+    assert meta["seed"] == 0 and meta["train_seed"] == 1
+    assert json.loads((outs["base"] / "meta.json").read_text())["train_seed"] == 0
+
+
 def test_extra_sources_change_train_only(gen, tmp_path):
     try:
         outs = {}

@@ -594,4 +594,10 @@ def test_data_description_names_restyling_and_train_only_sources(tmp_path):
                                                 "extra_sources": {"train": ["openclipart"]}}))
     assert train.data_description(str(root)) == ("edgecap procedural scenes 1.4.0 (scenes_x, train sprites "
                                                  "restyled with p 0.6, train-only sources: openclipart)")
+    (root / "meta.json").write_text(json.dumps({"generator_version": "1.5.0", "seed": 0, "train_seed": 0}))
+    assert train.data_description(str(root)) == "edgecap procedural scenes 1.5.0 (scenes_x)"
+    (root / "meta.json").write_text(json.dumps({"generator_version": "1.5.0", "seed": 0, "train_seed": 1,
+                                                "restyle": {"train": 0.6}}))
+    assert train.data_description(str(root)) == ("edgecap procedural scenes 1.5.0 (scenes_x, train sprites "
+                                                 "restyled with p 0.6, train scenes seed 1)")
     assert train.data_description(str(tmp_path / "missing")) == "edgecap procedural scenes ? (missing)"

@@ -30,7 +30,7 @@ import splits  # noqa: E402
 from backgrounds import photo_textures  # noqa: E402
 from scene import generate_scene  # noqa: E402
 
-GENERATOR_VERSION = "1.4.0"
+GENERATOR_VERSION = "1.5.0"
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
 _plans = None  # set by load_plans in the parent before forking; workers inherit it
@@ -101,6 +101,11 @@ def vocabulary_words():
     return G.vocabulary(sorted(_plans["test"].sprites))
 
 
+def split_seed(args, split: str) -> int:
+    """The seed of a split's scenes: --train-seed for train when given, else --seed."""
+    return args.train_seed if split == "train" and args.train_seed is not None else args.seed
+
+
 def build_meta(args, counts, stats, timing):
     plans = _plans
     cats = sorted(plans["test"].sprites, key=G.CATEGORIES.index)
@@ -115,6 +120,7 @@ def build_meta(args, counts, stats, timing):
         "generator": "edgecap tools/datagen/generate_scenes.py",
         "generator_version": GENERATOR_VERSION,
         "seed": args.seed,
+        "train_seed": split_seed(args, "train"),
         "size": args.size,
         "extra_sources": {"train": list(_plans_extra or ())},
         "restyle": {"train": plans["train"].restyle, "val": plans["val"].restyle,
@@ -152,6 +158,9 @@ def main(argv=None):
     ap.add_argument("--test", type=int, default=1000)
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train-seed", type=int, default=None,
+                    help="seed of the train split only (default: --seed): new training scenes, the same "
+                         "val and test scenes byte for byte")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--extra-sources", default="",
                     help="comma-separated train-only sprite sources (sources.TRAIN_ONLY_SOURCES: openclipart)")
@@ -180,7 +189,8 @@ def main(argv=None):
             n = counts[split]
             os.makedirs(os.path.join(args.out, "images", split), exist_ok=True)
             prog = Progress(n, split)
-            jobs = ((split, i, args.seed, args.size, args.out) for i in range(1, n + 1))
+            seed = split_seed(args, split)
+            jobs = ((split, i, seed, args.size, args.out) for i in range(1, n + 1))
             it = pool.imap(_work, jobs, chunksize=16) if pool else map(_work, jobs)
             st = {"categories": collections.Counter(), "words": collections.Counter()}
             ts = time.time()
