@@ -17,6 +17,7 @@ against all reference captions plus per-attribute accuracy:
   object_recall_held_out_sources / _seen_sources
                      object_recall split by whether the object's sprite source is one the split design holds
                      out of training (meta.json "held_out" "sources"; only the test split has such objects)
+  held_out_by_source objects and recalled objects per held-out "category/source" (JSON only)
 Writes the results as JSON (--out, default runs/eval/<model>_<split>.json).
 """
 import argparse
@@ -163,6 +164,7 @@ def parse_relations(words: List[str], mentions: List[Mention]) -> List[Tuple[str
 def attribute_scores(captions: List[str], records: List[dict], categories: Sequence[str],
                      held_out_sources: Optional[Dict[str, str]] = None) -> Dict[str, float]:
     n = Counter()
+    per_held = Counter()  # (category, source, "objects"|"recalled") for held-out objects
     held_out_sources = held_out_sources or {}
     for cap, rec in zip(captions, records):
         words = tokenize(cap)
@@ -176,9 +178,13 @@ def attribute_scores(captions: List[str], records: List[dict], categories: Seque
             n["objects"] += 1
             n["recalled"] += m is not None
             n["count_ok"] += m is not None and m.count == o["count"]
-            side = "held" if held_out_sources.get(o["category"]) == o.get("source") else "seen"
+            held_source = held_out_sources.get(o["category"])
+            side = "held" if held_source is not None and held_source == o.get("source") else "seen"
             n[f"objects_{side}"] += 1
             n[f"recalled_{side}"] += m is not None
+            if side == "held":
+                per_held[(o["category"], o["source"], "objects")] += 1
+                per_held[(o["category"], o["source"], "recalled")] += m is not None
             if o.get("colour"):
                 n["coloured"] += 1
                 n["colour_ok"] += m is not None and m.colour == o["colour"]
@@ -209,6 +215,9 @@ def attribute_scores(captions: List[str], records: List[dict], categories: Seque
             "object_precision": ratio("mentions_true", "mentions"),
             "object_recall_held_out_sources": ratio("recalled_held", "objects_held"),
             "object_recall_seen_sources": ratio("recalled_seen", "objects_seen"),
+            "held_out_by_source": {f"{c}/{s}": {"objects": per_held[(c, s, "objects")],
+                                                "recalled": per_held[(c, s, "recalled")]}
+                                   for c, s, k in sorted(per_held) if k == "objects"},
             "counts": dict(n)}
 
 

@@ -487,6 +487,9 @@ def test_attribute_scores_count_missing_objects_as_wrong():
     rec["objects"][0]["source"], rec["objects"][1]["source"] = "emoji", "tuxpaint"
     split = ev.attribute_scores(["two dogs"], [rec], CATS, {"car": "tuxpaint", "dog": "sh3d"})
     assert split["object_recall_seen_sources"] == 1.0 and split["object_recall_held_out_sources"] == 0.0
+    assert split["held_out_by_source"] == {"car/tuxpaint": {"objects": 1, "recalled": 0}}
+    both = ev.attribute_scores(["a car", "a dog"], [rec, rec], CATS, {"car": "tuxpaint", "dog": "sh3d"})
+    assert both["held_out_by_source"] == {"car/tuxpaint": {"objects": 2, "recalled": 1}}
     assert ev.attribute_scores(["two dogs"], [rec], CATS)["object_recall_held_out_sources"] is None
 
 
