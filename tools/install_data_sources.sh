@@ -4,8 +4,8 @@
 set -eu
 
 PKGS="fonts-noto-color-emoji unicode-data tuxpaint-stamps-default sweethome3d-furniture
-mate-backgrounds tuxpaint-data openclipart-svg
-librsvg2-bin python3-pil python3-numpy python3-pytest"
+mate-backgrounds tuxpaint-data openclipart-svg gcompris-qt-data
+librsvg2-bin python3-pil python3-numpy python3-opencv python3-pytest"
 
 missing=""
 for p in $PKGS; do

@@ -357,7 +357,7 @@ def test_train_only_sources_never_reach_val_or_test(gen):
     plain = splits.build_plans(sp)
     extra = splits.build_plans(sp, ("openclipart",))
     train_only = {src for refs in sources.TRAIN_ONLY_SOURCES.values() for src, _ in refs}
-    assert train_only == {"openclipart"}
+    assert train_only == {"openclipart", "gcompris"}
     for plans in (plain, extra):
         for split in ("val", "test"):
             assert not any(s in train_only for srcs in plans[split].sprites.values() for s in srcs), split

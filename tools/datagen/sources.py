@@ -20,6 +20,14 @@ model a lie.  Sources (see samples/README.md for licences):
                the category (heads, signs, icons, several objects in one picture,
                and people inside vehicles were left out).  Val and test never
                show them, so the held-out test split stays as it was.
+- ``gcompris`` GCompris activity pictures (apt gcompris-qt-data; read from
+               the Qt .rcc bundles by rcc.py), TRAIN ONLY (--extra-sources
+               gcompris): 33 pictures for 19 categories (``GCOMPRIS_SOURCES``):
+               flat SVG cartoons, painted cut-outs, and 7 photos cut out of
+               their backgrounds with OpenCV's GrabCut inside a hand-set box
+               (each checked by eye): with them training sees photos of horses,
+               sheep and dogs, whose only other photos (Tux Paint) are held out
+               for test.
 
 Categories and their sources (``CATEGORY_SOURCES`` is the authority; "4 emoji
 styles" = emoji + twemoji + fluent + fluent-flat of the same curated emoji):
@@ -58,6 +66,8 @@ import zipfile
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from rcc import RccError
+
 EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 EMOJI_TEST = "/usr/share/unicode/emoji/emoji-test.txt"
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -68,6 +78,7 @@ FLUENT_DIR = os.path.join(NPM_DIR, "fluentui-emoji", "icons")
 TUXPAINT_DIR = "/usr/share/tuxpaint/stamps"
 SH3D_DIR = "/usr/share/sweethome3d/furniture"
 OPENCLIPART_DIR = "/usr/share/openclipart/svg"
+GCOMPRIS_RCC_DIR = "/usr/share/gcompris-qt/rcc"
 
 # Sprites are stored with this longest side (pixels); scenes scale them down.
 SPRITE_MAX = 112
@@ -84,8 +95,9 @@ EMOJI_STYLES = (E, TW, FL, FF)
 # Scenes pick a family first, then a source in it, so four emoji styles do not
 # crowd out the photo cut-outs and the 3-D renders.
 OC = "openclipart"    # train-only extra source (TRAIN_ONLY_SOURCES)
+GC = "gcompris"       # train-only extra source (TRAIN_ONLY_SOURCES)
 SOURCE_FAMILY = {E: "emoji", TW: "emoji", FL: "emoji", FF: "emoji", T: "tuxpaint", S: "sh3d",
-                 OC: "openclipart"}
+                 OC: "openclipart", GC: "gcompris"}
 
 # category -> list of (source, reference).  emoji: the code point sequence;
 # tuxpaint: path under /usr/share/tuxpaint/stamps; sh3d: exact item name
@@ -211,8 +223,8 @@ CATEGORY_SOURCES: dict[str, list[tuple[str, str]]] = {
 }
 
 
-# Train-only extra sources (generate_scenes.py --extra-sources): category -> [(source, path under
-# OPENCLIPART_DIR)].  Never used by val or test.
+# Train-only extra sources (generate_scenes.py --extra-sources): category -> [(source, reference)]:
+# paths under OPENCLIPART_DIR, then GCOMPRIS_SOURCES appended below.  Never used by val or test.
 TRAIN_ONLY_SOURCES: dict[str, list[tuple[str, str]]] = {
     "dog": [(OC, "animals/mammals/dog_01_drawn_with_strai_01.svg"),
             (OC, "animals/mammals/dog_03_drawn_with_strai_01.svg"),
@@ -347,6 +359,39 @@ TRAIN_ONLY_SOURCES: dict[str, list[tuple[str, str]]] = {
                 (OC, "food/meats_and_eggs/hot_dog_juliane_krug_r.svg")],
 }
 
+# GCompris pictures: "<activity>:<file name inside its .rcc>", and for photos "#x0,y0,x1,y1", the box
+# (fractions of the picture) that GrabCut separates the animal from its background in.  Left out after
+# a look: heads and faces (family, calf, erase giraffe), pictures of several animals (farm horses, world
+# giraffes), partial puzzle pieces (babyshapes dogs), a cut-out that lost its legs (erase kitten).
+GCOMPRIS_SOURCES: dict[str, list[tuple[str, str]]] = {
+    "horse": [(GC, "lang:horse.webp"), (GC, "explore_farm_animals:horse.svg"),
+              (GC, "erase:horse.webp#0.03,0.04,0.63,0.96")],
+    "sheep": [(GC, "lang:sheep.webp"), (GC, "explore_farm_animals:sheep.svg"),
+              (GC, "explore_farm_animals:sheep.webp#0.22,0.09,0.70,0.88")],
+    "cow": [(GC, "lang:cow.webp"), (GC, "lang:bull.webp"), (GC, "explore_farm_animals:cow.svg"),
+            (GC, "explore_farm_animals:cow.webp#0.02,0.38,0.90,0.99")],
+    "dog": [(GC, "lang:dog.webp"), (GC, "explore_farm_animals:dog.svg"),
+            (GC, "explore_farm_animals:dog.webp#0.03,0.0,0.85,0.91")],
+    "cat": [(GC, "lang:cat.webp"), (GC, "explore_farm_animals:cat.svg"),
+            (GC, "explore_farm_animals:cat.webp#0.17,0.13,0.99,0.75")],
+    "bear": [(GC, "lang:bear.webp"), (GC, "explore_world_animals:polar_bear.webp#0.06,0.34,0.84,0.81")],
+    "giraffe": [(GC, "lang:giraffe.webp")],
+    "bird": [(GC, "lang:bird.webp")],
+    "apple": [(GC, "lang:apple.webp"), (GC, "babymatch:apple.svg")],
+    "orange": [(GC, "lang:orange.webp"), (GC, "babyshapes:orange.svg")],
+    "banana": [(GC, "babyshapes:banana.svg")],
+    "person": [(GC, "lang:girl.webp")],
+    "car": [(GC, "babymatch:car.svg")],
+    "truck": [(GC, "babymatch:truck.svg")],
+    "bicycle": [(GC, "babymatch:bicycle.svg")],
+    "couch": [(GC, "babymatch:sofa.svg")],
+    "bottle": [(GC, "babymatch:bottle.svg")],
+    "carrot": [(GC, "babymatch:carrot.svg")],
+    "cup": [(GC, "categorization:cup.webp#0.06,0.06,0.86,0.87")],
+}
+for _cat, _refs in GCOMPRIS_SOURCES.items():
+    TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
+
 
 class Sprite:
     """One RGBA cut-out, cropped to its visible pixels."""
@@ -437,6 +482,63 @@ def load_openclipart(rel: str) -> Image.Image | None:
     return _crop_and_fit(Image.open(io.BytesIO(png)))
 
 
+_gcompris_bundles: dict[str, dict[str, bytes]] = {}
+
+
+def _gcompris_file(activity: str, name: str) -> bytes | None:
+    """The one file called `name` in the activity's .rcc bundle (None when the package is missing)."""
+    if activity not in _gcompris_bundles:
+        path = os.path.join(GCOMPRIS_RCC_DIR, f"{activity}.rcc")
+        if not os.path.exists(path):
+            return None
+        from rcc import read_rcc
+        _gcompris_bundles[activity] = read_rcc(path)
+    hits = [k for k in _gcompris_bundles[activity] if k.rsplit("/", 1)[-1] == name]
+    if len(hits) != 1:
+        raise OSError(f"gcompris {activity}: {len(hits)} files called {name!r}")
+    return _gcompris_bundles[activity][hits[0]]
+
+
+def grabcut_cutout(img: Image.Image, box: tuple[float, float, float, float], work_side: int = 400
+                   ) -> Image.Image:
+    """Cut the object inside `box` (fractions of the picture) out of a photo: GrabCut (8 iterations,
+    OpenCV's RNG seeded) on the picture scaled to `work_side`, the largest connected foreground region
+    kept as a hard alpha mask."""
+    import cv2
+    img = img.convert("RGB")
+    img.thumbnail((work_side, work_side), Image.LANCZOS)
+    rgb = np.asarray(img)
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = box
+    rect = (int(x0 * w), int(y0 * h), max(1, int((x1 - x0) * w)), max(1, int((y1 - y0) * h)))
+    mask = np.zeros((h, w), np.uint8)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    cv2.setRNGSeed(0)
+    cv2.grabCut(np.ascontiguousarray(rgb[:, :, ::-1]), mask, rect, bgd, fgd, 8, cv2.GC_INIT_WITH_RECT)
+    fg = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(fg, connectivity=8)
+    if n > 1:
+        fg = (labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))).astype(np.uint8)
+    return Image.fromarray(np.dstack([rgb, fg * 255]).astype(np.uint8), "RGBA")
+
+
+def load_gcompris(ref: str) -> Image.Image | None:
+    """ref: "<activity>:<file name>" or, for a photo, "<activity>:<file name>#x0,y0,x1,y1"."""
+    activity, rest = ref.split(":", 1)
+    name, _, box = rest.partition("#")
+    data = _gcompris_file(activity, name)
+    if data is None:
+        return None
+    if name.endswith(".svg"):
+        data = subprocess.run(["rsvg-convert", "-w", "256", "-a"], input=data, check=True,
+                              capture_output=True, timeout=60).stdout
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    if box:
+        img = grabcut_cutout(img, tuple(float(v) for v in box.split(",")))
+    return _crop_and_fit(img)
+
+
 def load_fluent(seq: str, style: str) -> Image.Image | None:
     name = emoji_name(seq)
     if name is None:
@@ -525,7 +627,8 @@ def _source_fingerprint() -> str:
         h.update(f.read())
     h.update(repr((SPRITE_CACHE_FORMAT, SPRITE_MAX, sorted(CATEGORY_SOURCES.items()),
                    sorted(TRAIN_ONLY_SOURCES.items()))).encode())
-    paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, OPENCLIPART_DIR, os.path.join(TWEMOJI_DIR, "emoji.json"),
+    paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, OPENCLIPART_DIR, GCOMPRIS_RCC_DIR,
+             os.path.join(TWEMOJI_DIR, "emoji.json"),
              os.path.join(FLUENT_DIR, "modern"), os.path.join(FLUENT_DIR, "flat")]
     if os.path.isdir(SH3D_DIR):
         paths += [os.path.join(SH3D_DIR, f) for f in sorted(os.listdir(SH3D_DIR))]
@@ -586,9 +689,11 @@ def _load_sprites_uncached(categories=None, verbose: bool = False) -> dict[str, 
                             for z, m in index.get(ref, [])]
                 elif source == OC:
                     imgs = [(ref, load_openclipart(ref))]
+                elif source == GC:
+                    imgs = [(ref, load_gcompris(ref))]
                 else:
                     raise ValueError(source)
-            except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired, RccError) as exc:
                 if verbose:
                     print(f"skip {cat} {source} {ref!r}: {exc}")
                 continue
