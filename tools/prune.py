@@ -24,7 +24,9 @@
    to prefer with train.py --complete-weight; `all` = every pair, the COCO convention of the seed's
    training; `one` = one caption per image, as an epoch of tools/train.py), and a feature loss keeps the
    pruned encoder's region features close to the original's values for the channels it kept
-   (`--feature-distill`).
+   (`--feature-distill`). The training set of the epoch is `--data`'s train split, plus the train split of
+   every `--train-data` directory: the shipped pruned file passed once over the 40,000 training scenes of
+   the original's last two legs (models/README.md).
 """
 import argparse
 import copy
@@ -33,7 +35,7 @@ import math
 import os
 import sys
 import time
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 import torch
 import torch.nn as nn
@@ -258,7 +260,7 @@ def stats(model: Captioner) -> dict:
 def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr: float, batch: int,
                         limit: int, log, teacher: Captioner = None, distill: float = 0.0,
                         temperature: float = 2.0, aux_weight: float = 0.0, captions: str = "one",
-                        feature_distill: float = 0.0) -> float:
+                        feature_distill: float = 0.0, extra_train: Sequence[str] = ()) -> float:
     """One epoch of teacher forcing. With a teacher and distill > 0 the loss is
     (1 - distill) * cross-entropy + distill * T^2 * KL(teacher || student) at temperature T over the
     caption tokens (knowledge distillation from the unpruned model, same augmented images). With
@@ -270,13 +272,20 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
     the epoch visits every (image, caption) pair once; "complete": every pair whose caption states all the
     scene's objects, counts and object colours (train.is_complete; ~83% of the pairs), the captions that
     training with --complete-weight prefers; "one": one caption per image, drawn as in training.
+    extra_train: more dataset directories whose train splits join `data`'s in the epoch (in that order;
+    `limit` applies to each).
     Returns the mean cross-entropy per token."""
     from common import normalise
     from train import COLOUR_WORDS, augment, aux_loss, aux_targets, caption_table, is_complete, lr_at, sample_captions
-    records = read_split(data, "train")
-    images = load_images(data, "train", records, model.cfg.image_size, log=log)
-    if limit:
-        records, images = records[:limit], images[:limit]
+    records, parts = [], []
+    for root in [data, *extra_train]:
+        recs = read_split(root, "train")
+        imgs = load_images(root, "train", recs, model.cfg.image_size, log=log)
+        if limit:  # the first `limit` images of each dataset
+            recs, imgs = recs[:limit], imgs[:limit]
+        records += recs
+        parts.append(imgs)
+    images = parts[0] if len(parts) == 1 else torch.cat(parts)
     index = {w: i for i, w in enumerate(vocab)}
     table, spans = caption_table(records, index, 20)
     gen = torch.Generator().manual_seed(1)
@@ -299,6 +308,8 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
         perm = torch.randperm(len(records), generator=gen)
         choice_rows = sample_captions(spans, gen)[perm]
     N = perm.numel()
+    log(f"fine-tune epoch: {len(records)} images from {1 + len(extra_train)} dataset(s), {N} captions, "
+        f"{math.ceil(N / batch)} batches")
     params = [{"params": list(model.parameters())}]
     aux_head = None
     if aux_weight > 0:
@@ -375,13 +386,19 @@ def importance_batches(data: str, vocab: List[str], image_size: int, n_images: i
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint", help="trained original (runs/original/best.pt)")
-    ap.add_argument("--data", default=os.path.join(repo_root(), "data", "scenes"))
+    ap.add_argument("--data", default=os.path.join(repo_root(), "data", "scenes"),
+                    help="dataset: its train split for the importance scores and the fine-tune epoch, its val "
+                         "split for the scores the file carries, its train images for INT8 calibration")
+    ap.add_argument("--train-data", action="append", default=[], metavar="DIR",
+                    help="another dataset whose train split joins the fine-tune epoch (repeatable), e.g. the "
+                         "training scenes of the original's earlier legs")
     ap.add_argument("--ratio", type=float, default=0.3)
     ap.add_argument("--magnitude", type=float, default=0.1)
     ap.add_argument("--lr", type=float, default=2e-3,
                     help="fine-tune learning rate (measured on val: 2e-3 > 3e-3, 4e-3 > 5e-4)")
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--limit", type=int, default=0, help="fine-tune on the first N images (testing)")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="fine-tune on the first N images of each dataset (testing)")
     ap.add_argument("--checkpoint-out", default=os.path.join(repo_root(), "runs", "pruned", "pruned.pt"))
     ap.add_argument("--output", default=os.path.join(repo_root(), "pruning_results",
                                                      "Pruning_epoch_1_checkpoint.pt"))
@@ -450,7 +467,8 @@ def main() -> None:
         teacher.eval()
     loss = fine_tune_one_epoch(pruned, masks, args.data, ckpt["vocab"], args.lr, args.batch, args.limit, log,
                                teacher=teacher, distill=args.distill, aux_weight=args.aux_weight,
-                               captions=args.epoch_captions, feature_distill=args.feature_distill)
+                               captions=args.epoch_captions, feature_distill=args.feature_distill,
+                               extra_train=args.train_data)
     del pruned.kept  # bookkeeping of structured_prune, not part of the exported module
     final = stats(pruned)
     os.makedirs(os.path.dirname(args.checkpoint_out), exist_ok=True)
@@ -459,6 +477,7 @@ def main() -> None:
     from train import data_description, validate
     training["data"] = data_description(args.data)
     training["fine_tune"] = {"epochs": 1, "lr": args.lr, "final_loss": loss, "distill": args.distill,
+                              "train_data": [data_description(d) for d in [args.data] + args.train_data],
                               "aux_weight": args.aux_weight, "epoch_captions": args.epoch_captions,
                               "criterion": args.criterion, "feature_distill": args.feature_distill,
                               "allocation": args.allocation}

@@ -76,8 +76,11 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     pruned = tmp_path / "pruned" / "P.pt"
     out = run([os.path.join(TOOLS, "prune.py"), str(best), "--data", str(data), "--limit", "64",
                "--checkpoint-out", str(tmp_path / "pruned" / "pruned.pt"), "--output", str(pruned),
-               "--original-file", str(model), "--criterion", "taylor", "--epoch-captions", "complete"])
+               "--original-file", str(model), "--criterion", "taylor", "--epoch-captions", "complete",
+               "--train-data", str(data)])
     assert "Taylor importance from 64 training images" in out
+    # --train-data: a second train split joins the epoch (here the same one again: twice the images)
+    assert "fine-tune epoch: 128 images from 2 dataset(s)" in out
     report = json.loads((tmp_path / "pruned" / "pruning_report.json").read_text())
     assert report["ratios"]["parameters"] <= 0.70 and report["ratios"]["macs"] <= 0.70
     assert report["ratios"]["nonzero_parameters"] <= 0.63
@@ -85,6 +88,7 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     assert pmeta["variant"] == "pruned"
     assert "structured 30%" in pmeta["variant_detail"] and "global allocation" in pmeta["variant_detail"]
     assert pmeta["training"]["fine_tune"]["allocation"] == "global"
+    assert len(pmeta["training"]["fine_tune"]["train_data"]) == 2
     # as many conv channels and decoder-side units go as 30% per layer would remove
     cfg_b, cfg_a = report["before"]["config"], report["final"]["config"]
     assert sum(cfg_a["conv_channels"]) == sum(round(0.7 * c) for c in cfg_b["conv_channels"])
