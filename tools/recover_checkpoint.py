@@ -9,7 +9,7 @@ eval mode computes exactly what the file computes. The recovered model is checke
 |d log-prob| over 8 training images x 5 greedy steps <= 1e-4, else nothing is written).
 
     /usr/bin/python3 tools/recover_checkpoint.py models/lightweight_captioning_model.pt \\
-        runs/shipped/best.pt --data data/scenes_v1.6
+        runs/shipped/best.pt --data data/scenes_v1.7g4
 
 What cannot come back: the optimiser state and the exact BatchNorm running averages of the run (those here are
 measured on --images training images; in eval mode they cancel out, in training mode batch statistics rule).
