@@ -427,6 +427,9 @@ def main() -> None:
                          "channels goes by importance ranked across the layers (keep_counts)")
     ap.add_argument("--seed", type=int, default=0, help="seeds dropout (the data order has its own seed)")
     args = ap.parse_args()
+    for root in [args.data] + args.train_data:  # before minutes of work, not after
+        if not os.path.isfile(os.path.join(root, "train.jsonl")):
+            ap.error(f"{root}: no train.jsonl (generate it with tools/datagen/generate_scenes.py)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
 

@@ -74,6 +74,9 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     assert os.path.getsize(tmp_path / "smoke_model.int8.pt") < 0.6 * os.path.getsize(model)
 
     pruned = tmp_path / "pruned" / "P.pt"
+    bad = subprocess.run([sys.executable, os.path.join(TOOLS, "prune.py"), str(best), "--data", str(data),
+                          "--train-data", str(tmp_path / "missing")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "missing: no train.jsonl" in bad.stderr, bad.stderr  # refused up front
     out = run([os.path.join(TOOLS, "prune.py"), str(best), "--data", str(data), "--limit", "64",
                "--checkpoint-out", str(tmp_path / "pruned" / "pruned.pt"), "--output", str(pruned),
                "--original-file", str(model), "--criterion", "taylor", "--epoch-captions", "complete",
