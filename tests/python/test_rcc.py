@@ -160,3 +160,10 @@ def test_gcompris_is_train_only():
     if HAVE_GCOMPRIS:
         assert {c for c, srcs in plans["train"].sprites.items() if "gcompris" in srcs} \
             == set(sources.GCOMPRIS_SOURCES) & set(plans["train"].sprites)
+
+
+def test_without_opencv_a_photo_is_skipped_not_fatal(monkeypatch):
+    """The loader catches OSError: a machine without python3-opencv loses the GCompris photos, not the run."""
+    monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 raises ImportError
+    with pytest.raises(OSError, match="python3-opencv"):
+        sources.grabcut_cutout(Image.new("RGB", (40, 30)), (0.1, 0.1, 0.9, 0.9))

@@ -66,7 +66,7 @@ import zipfile
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from rcc import RccError
+from rcc import RccError, read_rcc
 
 EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
 EMOJI_TEST = "/usr/share/unicode/emoji/emoji-test.txt"
@@ -491,7 +491,6 @@ def _gcompris_file(activity: str, name: str) -> bytes | None:
         path = os.path.join(GCOMPRIS_RCC_DIR, f"{activity}.rcc")
         if not os.path.exists(path):
             return None
-        from rcc import read_rcc
         _gcompris_bundles[activity] = read_rcc(path)
     hits = [k for k in _gcompris_bundles[activity] if k.rsplit("/", 1)[-1] == name]
     if len(hits) != 1:
@@ -503,8 +502,12 @@ def grabcut_cutout(img: Image.Image, box: tuple[float, float, float, float], wor
                    ) -> Image.Image:
     """Cut the object inside `box` (fractions of the picture) out of a photo: GrabCut (8 iterations,
     OpenCV's RNG seeded) on the picture scaled to `work_side`, the largest connected foreground region
-    kept as a hard alpha mask."""
-    import cv2
+    kept as a hard alpha mask.  Raises OSError without OpenCV (apt python3-opencv), so the loader skips the
+    photo instead of failing."""
+    try:
+        import cv2
+    except ImportError:
+        raise OSError("cutting a photo out needs OpenCV (apt python3-opencv)") from None
     img = img.convert("RGB")
     img.thumbnail((work_side, work_side), Image.LANCZOS)
     rgb = np.asarray(img)
@@ -625,8 +628,11 @@ def _source_fingerprint() -> str:
     h = hashlib.sha1()
     with open(os.path.abspath(__file__), "rb") as f:
         h.update(f.read())
+    import importlib.util
     h.update(repr((SPRITE_CACHE_FORMAT, SPRITE_MAX, sorted(CATEGORY_SOURCES.items()),
                    sorted(TRAIN_ONLY_SOURCES.items()))).encode())
+    # the GCompris photos need OpenCV: installing it later must not leave a cache without them
+    h.update(f"cv2:{importlib.util.find_spec('cv2') is not None};".encode())
     paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, OPENCLIPART_DIR, GCOMPRIS_RCC_DIR,
              os.path.join(TWEMOJI_DIR, "emoji.json"),
              os.path.join(FLUENT_DIR, "modern"), os.path.join(FLUENT_DIR, "flat")]
