@@ -164,7 +164,7 @@ def parse_relations(words: List[str], mentions: List[Mention]) -> List[Tuple[str
 def attribute_scores(captions: List[str], records: List[dict], categories: Sequence[str],
                      held_out_sources: Optional[Dict[str, str]] = None) -> Dict[str, float]:
     n = Counter()
-    per_held = Counter()  # (category, source, "objects"|"recalled") for held-out objects
+    held_objects, held_recalled = Counter(), Counter()  # per "category/source" of held-out objects
     held_out_sources = held_out_sources or {}
     for cap, rec in zip(captions, records):
         words = tokenize(cap)
@@ -183,8 +183,8 @@ def attribute_scores(captions: List[str], records: List[dict], categories: Seque
             n[f"objects_{side}"] += 1
             n[f"recalled_{side}"] += m is not None
             if side == "held":
-                per_held[(o["category"], o["source"], "objects")] += 1
-                per_held[(o["category"], o["source"], "recalled")] += m is not None
+                held_objects[f"{o['category']}/{held_source}"] += 1
+                held_recalled[f"{o['category']}/{held_source}"] += m is not None
             if o.get("colour"):
                 n["coloured"] += 1
                 n["colour_ok"] += m is not None and m.colour == o["colour"]
@@ -215,9 +215,8 @@ def attribute_scores(captions: List[str], records: List[dict], categories: Seque
             "object_precision": ratio("mentions_true", "mentions"),
             "object_recall_held_out_sources": ratio("recalled_held", "objects_held"),
             "object_recall_seen_sources": ratio("recalled_seen", "objects_seen"),
-            "held_out_by_source": {f"{c}/{s}": {"objects": per_held[(c, s, "objects")],
-                                                "recalled": per_held[(c, s, "recalled")]}
-                                   for c, s, k in sorted(per_held) if k == "objects"},
+            "held_out_by_source": {k: {"objects": held_objects[k], "recalled": held_recalled[k]}
+                                   for k in sorted(held_objects)},
             "counts": dict(n)}
 
 

@@ -84,7 +84,7 @@ def parse_rcc(blob: bytes, origin: str = "<bytes>") -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     seen: set[int] = set()
 
-    def walk(i: int, prefix: str) -> None:
+    def walk(i: int, path: str) -> None:
         if i in seen:
             raise RccError(f"{origin}: the resource tree loops at node {i}")
         seen.add(i)
@@ -92,13 +92,11 @@ def parse_rcc(blob: bytes, origin: str = "<bytes>") -> dict[str, bytes]:
         if flags & DIRECTORY:
             count, first = struct.unpack_from(">II", blob, node(i) + 6)
             for c in range(first, first + count):
-                name = name_of(c)
-                walk(c, f"{prefix}{name}/" if struct.unpack_from(">H", blob, node(c) + 4)[0] & DIRECTORY
-                     else prefix + name)
+                walk(c, f"{path}/{name_of(c)}" if path else name_of(c))
         else:
-            files[prefix] = contents(i, flags, prefix)
+            files[path] = contents(i, flags, path)
 
-    walk(0, "")
+    walk(0, "")  # the root directory has no name
     return files
 
 

@@ -434,14 +434,20 @@ def render_emoji(seq: str) -> Image.Image | None:
     return _crop_and_fit(canvas)
 
 
+def render_svg(svg: str | bytes, width: int = 256) -> Image.Image:
+    """An SVG file (path) or document (bytes) rendered by rsvg-convert at `width` pixels, aspect kept."""
+    args, data = (["rsvg-convert", "-w", str(width), "-a"], svg) if isinstance(svg, bytes) \
+        else (["rsvg-convert", "-w", str(width), "-a", svg], None)
+    png = subprocess.run(args, input=data, check=True, capture_output=True, timeout=60).stdout
+    return Image.open(io.BytesIO(png))
+
+
 def load_tuxpaint(rel: str) -> Image.Image | None:
     path = os.path.join(TUXPAINT_DIR, rel)
     if not os.path.exists(path):
         return None
     if path.endswith(".svg"):
-        png = subprocess.run(["rsvg-convert", "-w", "256", "-a", path],
-                             check=True, capture_output=True).stdout
-        img = Image.open(io.BytesIO(png))
+        img = render_svg(path)
     else:
         img = Image.open(path)
         img.draft("RGBA", (512, 512))
@@ -477,9 +483,7 @@ def load_openclipart(rel: str) -> Image.Image | None:
     path = os.path.join(OPENCLIPART_DIR, rel)
     if not os.path.exists(path):
         return None
-    png = subprocess.run(["rsvg-convert", "-w", "256", "-a", path], check=True, capture_output=True,
-                         timeout=60).stdout
-    return _crop_and_fit(Image.open(io.BytesIO(png)))
+    return _crop_and_fit(render_svg(path))
 
 
 _gcompris_bundles: dict[str, dict[str, bytes]] = {}
@@ -532,10 +536,7 @@ def load_gcompris(ref: str) -> Image.Image | None:
     data = _gcompris_file(activity, name)
     if data is None:
         return None
-    if name.endswith(".svg"):
-        data = subprocess.run(["rsvg-convert", "-w", "256", "-a"], input=data, check=True,
-                              capture_output=True, timeout=60).stdout
-    img = Image.open(io.BytesIO(data))
+    img = render_svg(data) if name.endswith(".svg") else Image.open(io.BytesIO(data))
     img.load()
     if box:
         img = grabcut_cutout(img, tuple(float(v) for v in box.split(",")))
@@ -551,8 +552,7 @@ def load_fluent(seq: str, style: str) -> Image.Image | None:
     path = next((p for p in (base + ".svg", base + "-default.svg") if os.path.exists(p)), None)
     if path is None:
         return None
-    png = subprocess.run(["rsvg-convert", "-w", "160", "-a", path], check=True, capture_output=True).stdout
-    return _crop_and_fit(Image.open(io.BytesIO(png)))
+    return _crop_and_fit(render_svg(path, 160))
 
 
 def load_twemoji(seq: str) -> Image.Image | None:
