@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools", "datagen"))
@@ -357,7 +357,7 @@ def test_train_only_sources_never_reach_val_or_test(gen):
     plain = splits.build_plans(sp)
     extra = splits.build_plans(sp, ("openclipart",))
     train_only = {src for refs in sources.TRAIN_ONLY_SOURCES.values() for src, _ in refs}
-    assert train_only == {"openclipart", "gcompris"}
+    assert train_only == {"openclipart", "gcompris", "scratch", "art4apps"}
     for plans in (plain, extra):
         for split in ("val", "test"):
             assert not any(s in train_only for srcs in plans[split].sprites.values() for s in srcs), split
@@ -373,6 +373,86 @@ def test_train_only_sources_never_reach_val_or_test(gen):
             assert set(extra["train"].sprites[c]) - {"openclipart"} == set(plain["train"].sprites[c])
     with pytest.raises(ValueError, match="unknown extra source"):
         splits.build_plans(sp, ("nosuchsource",))
+
+
+HAVE_SCRATCH = os.path.isdir(sources.SCRATCH_DIR)
+
+
+@pytest.mark.skipif(not HAVE_SCRATCH, reason="scratch not installed")
+def test_every_curated_scratch_costume_loads_as_a_cutout():
+    seen = set()
+    for cat, refs in sources.SCRATCH_SOURCES.items():
+        for source, ref in refs:
+            assert source == "scratch" and ref not in seen, ref
+            seen.add(ref)
+            img = sources.load_scratch(ref)
+            assert img is not None and img.mode == "RGBA", ref
+            assert max(img.size) <= sources.SPRITE_MAX and min(img.size) >= 20, (ref, img.size)
+            alpha = np.asarray(img)[:, :, 3]
+            # the GIF's transparent index (or the PNG's alpha) became alpha: a cut-out, not a rectangle
+            assert (alpha < 25).mean() > 0.05, (ref, (alpha < 25).mean())
+            assert (alpha > 230).mean() > 0.1, (ref, (alpha > 230).mean())
+    assert sources.load_scratch("Animals/no-such-costume.png") is None
+
+
+def test_scratch_is_train_only_and_adds_to_the_categories_own_sources():
+    import splits
+    assert not any(src == "scratch" for refs in sources.CATEGORY_SOURCES.values() for src, _ in refs)
+    sp = sources.load_sprites()
+    plain = splits.build_plans(sp)
+    plans = splits.build_plans(sp, ("scratch",))
+    for split in ("val", "test"):
+        assert not any("scratch" in srcs for srcs in plans[split].sprites.values())
+    assert plans["test"].held_out_sources == plain["test"].held_out_sources
+    if HAVE_SCRATCH:
+        with_sc = {c for c, srcs in plans["train"].sprites.items() if "scratch" in srcs}
+        assert with_sc == set(sources.SCRATCH_SOURCES)
+        for c in with_sc:
+            assert set(plans["train"].sprites[c]) - {"scratch"} == set(plain["train"].sprites[c])
+
+
+def test_cut_out_white_removes_the_page_but_not_white_inside_the_outline():
+    page = Image.new("RGB", (60, 40), (255, 255, 255))
+    d = ImageDraw.Draw(page)
+    d.ellipse((10, 5, 50, 35), fill=(200, 60, 40), outline=(0, 0, 0), width=2)
+    d.ellipse((25, 15, 35, 25), fill=(255, 255, 255))            # a white eye inside the outline
+    page.putpixel((2, 2), (250, 247, 252))                         # JPEG noise on the page
+    alpha = np.asarray(sources.cut_out_white(page))[:, :, 3]
+    assert alpha[0, 0] == 0 and alpha[2, 2] == 0 and alpha[39, 59] == 0
+    assert alpha[20, 15] == 255 and alpha[20, 30] == 255          # the body and the white eye stay
+    assert (alpha == 255).sum() == pytest.approx(np.pi * 20 * 15, rel=0.15)
+
+
+HAVE_ART4APPS = os.path.isdir(sources.ART4APPS_DIR)
+
+
+@pytest.mark.skipif(not HAVE_ART4APPS, reason="pysiogame not installed")
+def test_every_curated_art4apps_picture_loads_as_a_cutout():
+    for cat, refs in sources.ART4APPS_SOURCES.items():
+        for source, ref in refs:
+            img = sources.load_art4apps(ref)
+            assert img is not None and img.mode == "RGBA", ref
+            assert max(img.size) <= sources.SPRITE_MAX and min(img.size) >= 20, (ref, img.size)
+            alpha = np.asarray(img)[:, :, 3]
+            assert (alpha < 25).mean() > 0.05 and (alpha > 230).mean() > 0.2, ref
+
+
+def test_art4apps_is_train_only_and_not_the_gcompris_pictures_again():
+    import splits
+    assert not any(src == "art4apps" for refs in sources.CATEGORY_SOURCES.values() for src, _ in refs)
+    gcompris_lang = {ref.split(":", 1)[1].split(".")[0] for refs in sources.GCOMPRIS_SOURCES.values()
+                     for _, ref in refs if ref.startswith("lang:")}
+    taken = {ref.rsplit("/", 1)[1].split(".")[0] for refs in sources.ART4APPS_SOURCES.values()
+             for _, ref in refs}
+    assert not taken & gcompris_lang
+    sp = sources.load_sprites()
+    plans = splits.build_plans(sp, ("art4apps", "scratch", "gcompris"))
+    for split in ("val", "test"):
+        assert not any(s in ("art4apps", "scratch", "gcompris")
+                       for srcs in plans[split].sprites.values() for s in srcs)
+    if HAVE_ART4APPS:
+        assert {c for c, srcs in plans["train"].sprites.items() if "art4apps" in srcs} \
+            == set(sources.ART4APPS_SOURCES)
 
 
 @pytest.mark.skipif(not os.path.isdir(sources.OPENCLIPART_DIR), reason="openclipart-svg not installed")

@@ -28,6 +28,18 @@ model a lie.  Sources (see samples/README.md for licences):
                (each checked by eye): with them training sees photos of horses,
                sheep and dogs, whose only other photos (Tux Paint) are held out
                for test.
+- ``scratch``  Scratch 1.4 costumes (apt scratch, Media/Costumes, CC-BY-SA-3.0),
+               TRAIN ONLY (--extra-sources scratch): 78 pictures for 19
+               categories (``SCRATCH_SOURCES``), picked by eye: photo cut-outs
+               of people, a cow, an elephant, a pigeon, cars, a bus, a
+               bicycle, an airplane, boats, a fire hydrant, a vase and an
+               umbrella, and cartoon drawings (cats, dogs, horses, ...).
+- ``art4apps`` Art4Apps word pictures (apt pysiogame, res/images/art4apps,
+               CC-BY-SA, Smart4Kids), TRAIN ONLY (--extra-sources art4apps):
+               30 painted cartoons for 20 categories (``ART4APPS_SOURCES``),
+               cut out of their white backgrounds by a flood fill from the
+               border; the pictures GCompris also ships (its ``lang`` set) are
+               not taken twice.
 
 Categories and their sources (``CATEGORY_SOURCES`` is the authority; "4 emoji
 styles" = emoji + twemoji + fluent + fluent-flat of the same curated emoji):
@@ -79,6 +91,8 @@ TUXPAINT_DIR = "/usr/share/tuxpaint/stamps"
 SH3D_DIR = "/usr/share/sweethome3d/furniture"
 OPENCLIPART_DIR = "/usr/share/openclipart/svg"
 GCOMPRIS_RCC_DIR = "/usr/share/gcompris-qt/rcc"
+SCRATCH_DIR = "/usr/share/scratch/Media/Costumes"
+ART4APPS_DIR = "/usr/share/games/pysiogame/res/images/art4apps"
 
 # Sprites are stored with this longest side (pixels); scenes scale them down.
 SPRITE_MAX = 112
@@ -96,8 +110,10 @@ EMOJI_STYLES = (E, TW, FL, FF)
 # crowd out the photo cut-outs and the 3-D renders.
 OC = "openclipart"    # train-only extra source (TRAIN_ONLY_SOURCES)
 GC = "gcompris"       # train-only extra source (TRAIN_ONLY_SOURCES)
+SC = "scratch"        # train-only extra source (TRAIN_ONLY_SOURCES)
+A4 = "art4apps"       # train-only extra source (TRAIN_ONLY_SOURCES)
 SOURCE_FAMILY = {E: "emoji", TW: "emoji", FL: "emoji", FF: "emoji", T: "tuxpaint", S: "sh3d",
-                 OC: "openclipart", GC: "gcompris"}
+                 OC: "openclipart", GC: "gcompris", SC: "scratch", A4: "art4apps"}
 
 # category -> list of (source, reference).  emoji: the code point sequence;
 # tuxpaint: path under /usr/share/tuxpaint/stamps; sh3d: exact item name
@@ -392,6 +408,80 @@ GCOMPRIS_SOURCES: dict[str, list[tuple[str, str]]] = {
 for _cat, _refs in GCOMPRIS_SOURCES.items():
     TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
 
+# Scratch 1.4 costumes: paths under SCRATCH_DIR (transparent GIF/PNG cut-outs).  One frame of most
+# animations (the frames are the same picture in another pose).  Left out after a look: the bunch of
+# bananas (one picture, many bananas: it would teach a wrong count), the 12 px high train, a person
+# holding a ball, fantasy people and the squares-and-circles cartoon faces, the cat-headed man.
+_P = "People/"
+SCRATCH_SOURCES: dict[str, list[tuple[str, str]]] = {
+    "person": [(SC, _P + f) for f in (
+        # photo cut-outs, one or two poses per person
+        "amon1.gif", "anjuli-1.gif", "anjuli-3.gif", "anna-1.gif", "anna-3.gif", "boy2.gif", "boy3.gif",
+        "breakdancer1.gif", "calvrett.gif", "calvrett-jumping.gif", "cassy-standing-1.gif",
+        "cassy-dancing-3.gif", "cassy-sitting-1.gif", "chamak1.gif", "dan1.gif", "dan4.gif", "ed.gif",
+        "football-stand.gif", "jay.gif", "jodi1.gif", "mako-stop.gif", "marissa.gif",
+        "marissa-crouching.gif", "nathan.gif", "nina1.gif", "paul1.gif", "referee1.gif",
+        "ribbon-dancer.gif", "sam.gif", "thai-dancer.gif",
+        # drawings
+        "ballerina-a.png", "boy1-standing.gif", "boy4-walking-a.gif", "girl1-standing.gif",
+        "girl3-standing.gif", "girl4-standing.gif", "girl5.gif", "princess1.png", "prince1.png",
+        "singer1.png")],
+    "bird": [(SC, "Animals/bird-flying.gif"), (SC, "Animals/parrot1-a.png"), (SC, "Animals/duck1.png")],
+    "cat": [(SC, "Animals/cat1-a.gif"), (SC, "Animals/cat3.png"), (SC, "Animals/cat4.png")],
+    "dog": [(SC, "Animals/dog1-a.png"), (SC, "Animals/dog2-a.png")],
+    "horse": [(SC, "Animals/horse1-a.png"), (SC, "Animals/horse1-b.png"), (SC, "Animals/horse2.png")],
+    "cow": [(SC, "Animals/cow1.gif")],
+    "elephant": [(SC, "Animals/elephant.gif"), (SC, "Animals/elephant1-a.png")],
+    "giraffe": [(SC, "Animals/giraffe1-a.gif"), (SC, "Animals/giraffe1-b.gif")],
+    "zebra": [(SC, "Animals/zebra1.png")],
+    "sports ball": [(SC, "Things/" + f) for f in ("baseball1.png", "basketball.png", "beachball1.png",
+                                                   "soccer1.png", "tennisball.png")],
+    "fire hydrant": [(SC, "Things/fire-hydrant.gif")],
+    "vase": [(SC, "Things/flower-vase.gif")],
+    "laptop": [(SC, "Things/laptop.png")],
+    "umbrella": [(SC, "Things/umbrella.gif")],
+    "airplane": [(SC, "Transportation/airplane.gif"), (SC, "Transportation/airplane1.png")],
+    "bicycle": [(SC, "Transportation/bike.gif")],
+    "bus": [(SC, "Transportation/bus.gif")],
+    "car": [(SC, "Transportation/" + f) for f in ("car-blue.gif", "car-bug.gif", "car-cow.gif", "car1.png",
+                                                   "convertible3.gif")],
+    "boat": [(SC, "Transportation/sail-boat.gif"), (SC, "Transportation/tug-boat.gif"),
+             (SC, "Transportation/yacht.gif")],
+}
+for _cat, _refs in SCRATCH_SOURCES.items():
+    TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
+
+# Art4Apps pictures: paths under ART4APPS_DIR (200 px JPEGs on white).  Left out after a look: those
+# GCompris's lang set already gives (horse, sheep, cow, bull, dog, cat, bear, giraffe, bird, apple,
+# orange, girl), pictures with a second object or a halo (a bird on a branch, a dog with its bowl, the
+# ram, the dove, boats on water, two ties, two people with an arrow, a person with a racket or skis), the
+# bunch of bananas, the van (car or truck?), the swaddled baby.
+ART4APPS_SOURCES: dict[str, list[tuple[str, str]]] = {
+    "bird": [(A4, f"animals/{n}.jpg") for n in ("blackbird", "crow", "duck", "eagle", "pigeon", "parrot",
+                                                 "sparrow")],
+    "cat": [(A4, "animals/kitten.jpg")],
+    "dog": [(A4, "animals/puppy.jpg"), (A4, "animals/pug.jpg")],
+    "horse": [(A4, "animals/pony.jpg")],
+    "cow": [(A4, "animals/ox.jpg")],
+    "elephant": [(A4, "animals/elephant.jpg")],
+    "zebra": [(A4, "animals/zebra.jpg")],
+    "bicycle": [(A4, "transport/bicycle.jpg"), (A4, "transport/bike.jpg")],
+    "bus": [(A4, "transport/bus.jpg")],
+    "car": [(A4, "transport/car.jpg"), (A4, "transport/taxi.jpg")],
+    "train": [(A4, "transport/train.jpg")],
+    "truck": [(A4, "transport/truck.jpg")],
+    "motorcycle": [(A4, "transport/motorcycle.jpg")],
+    "cake": [(A4, "food/cake.jpg")],
+    "donut": [(A4, "food/doughnut.jpg")],
+    "hot dog": [(A4, "food/hot_dog.jpg")],
+    "pizza": [(A4, "food/pizza.jpg")],
+    "broccoli": [(A4, "fruit_n_veg/broccoli.jpg")],
+    "carrot": [(A4, "fruit_n_veg/carrot.jpg")],
+    "person": [(A4, "people/boy.jpg"), (A4, "people/lady.jpg")],
+}
+for _cat, _refs in ART4APPS_SOURCES.items():
+    TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
+
 
 class Sprite:
     """One RGBA cut-out, cropped to its visible pixels."""
@@ -543,6 +633,35 @@ def load_gcompris(ref: str) -> Image.Image | None:
     return _crop_and_fit(img)
 
 
+def load_scratch(rel: str) -> Image.Image | None:
+    """A Scratch costume: a palette GIF with a transparent index or an RGBA PNG."""
+    path = os.path.join(SCRATCH_DIR, rel)
+    if not os.path.exists(path):
+        return None
+    return _crop_and_fit(Image.open(path))
+
+
+def cut_out_white(img: Image.Image, thresh: int = 48) -> Image.Image:
+    """A drawing on a white page as an RGBA cut-out: the near-white region connected to the border (PIL's
+    flood fill from a 2 px white frame, `thresh` the largest distance from white it spreads over) becomes
+    transparent; white inside the outlines (eyes, windows) stays."""
+    from PIL import ImageOps
+    pad = ImageOps.expand(img.convert("RGB"), border=2, fill=(255, 255, 255))
+    marked = pad.copy()
+    ImageDraw.floodfill(marked, (0, 0), (255, 0, 254), thresh=thresh)
+    a, m = np.asarray(pad), np.asarray(marked)
+    background = (a != m).any(axis=2)  # what the fill changed
+    alpha = np.where(background, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.dstack([a, alpha])[2:-2, 2:-2], "RGBA")
+
+
+def load_art4apps(rel: str) -> Image.Image | None:
+    path = os.path.join(ART4APPS_DIR, rel)
+    if not os.path.exists(path):
+        return None
+    return _crop_and_fit(cut_out_white(Image.open(path)))
+
+
 def load_fluent(seq: str, style: str) -> Image.Image | None:
     name = emoji_name(seq)
     if name is None:
@@ -633,7 +752,7 @@ def _source_fingerprint() -> str:
                    sorted(TRAIN_ONLY_SOURCES.items()))).encode())
     # the GCompris photos need OpenCV: installing it later must not leave a cache without them
     h.update(f"cv2:{importlib.util.find_spec('cv2') is not None};".encode())
-    paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, OPENCLIPART_DIR, GCOMPRIS_RCC_DIR,
+    paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, OPENCLIPART_DIR, GCOMPRIS_RCC_DIR, SCRATCH_DIR, ART4APPS_DIR,
              os.path.join(TWEMOJI_DIR, "emoji.json"),
              os.path.join(FLUENT_DIR, "modern"), os.path.join(FLUENT_DIR, "flat")]
     if os.path.isdir(SH3D_DIR):
@@ -697,6 +816,10 @@ def _load_sprites_uncached(categories=None, verbose: bool = False) -> dict[str, 
                     imgs = [(ref, load_openclipart(ref))]
                 elif source == GC:
                     imgs = [(ref, load_gcompris(ref))]
+                elif source == SC:
+                    imgs = [(ref, load_scratch(ref))]
+                elif source == A4:
+                    imgs = [(ref, load_art4apps(ref))]
                 else:
                     raise ValueError(source)
             except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired, RccError) as exc:
