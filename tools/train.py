@@ -19,7 +19,9 @@ and, with --complete-weight W, captions that state every object, count and colou
 Auxiliary loss (training only, not exported): a linear classifier on every encoder region predicts the
 category (or background) and the colour of the object whose box covers that region (cross-entropy per
 region, targets from the dataset's boxes). It gives the encoder a dense recognition signal, so the region
-features that attention picks name the object; measured to learn recognition faster than captions alone. Augmentation: small random shifts and
+features that attention picks name the object; measured to learn recognition faster than captions alone.
+With --count-weight W a second linear head on every region predicts how many instances of its object the
+scene has (count_targets), weight W (default 0: no count head). Augmentation: small random shifts and
 brightness/contrast jitter; no flips (they would swap "left of" and "right of") and no hue changes (they
 would change colour words).
 """
@@ -116,25 +118,39 @@ def sample_captions(spans, gen: torch.Generator) -> torch.Tensor:
     return id_mat.gather(1, pick.unsqueeze(1)).squeeze(1)
 
 
-def aux_targets(records, categories, colours, grid, image_size):
-    """Per-region targets from the boxes: [N, grid*grid] category ids (0 = background) and colour ids
-    (0 = none) of the object covering each region."""
-    ci = {c: i + 1 for i, c in enumerate(categories)}
-    ki = {c: i + 1 for i, c in enumerate(colours)}
+def region_targets(records, grid, image_size, *values):
+    """One [N, grid*grid] long tensor per function in `values`: value(object) in every region an instance
+    box of that object covers (a later object overwrites an earlier one), 0 where no box is."""
     cell = image_size / grid
-    cat_t = torch.zeros(len(records), grid * grid, dtype=torch.long)
-    col_t = torch.zeros(len(records), grid * grid, dtype=torch.long)
+    out = [torch.zeros(len(records), grid * grid, dtype=torch.long) for _ in values]
     for n, rec in enumerate(records):
         for o in rec["objects"]:
-            c, k = ci.get(o["category"], 0), ki.get(o.get("colour"), 0)
+            vs = [v(o) for v in values]
             for x0, y0, x1, y1 in o.get("boxes", []):
                 gx0, gy0 = int(x0 // cell), int(y0 // cell)
                 gx1, gy1 = int(max(x0, x1 - 1) // cell), int(max(y0, y1 - 1) // cell)
                 for gy in range(max(gy0, 0), min(gy1, grid - 1) + 1):
                     for gx in range(max(gx0, 0), min(gx1, grid - 1) + 1):
-                        cat_t[n, gy * grid + gx] = c
-                        col_t[n, gy * grid + gx] = k
+                        for t, v in zip(out, vs):
+                            t[n, gy * grid + gx] = v
+    return out
+
+
+def aux_targets(records, categories, colours, grid, image_size):
+    """Per-region targets from the boxes: [N, grid*grid] category ids (0 = background) and colour ids
+    (0 = none) of the object covering each region."""
+    ci = {c: i + 1 for i, c in enumerate(categories)}
+    ki = {c: i + 1 for i, c in enumerate(colours)}
+    cat_t, col_t = region_targets(records, grid, image_size, lambda o: ci.get(o["category"], 0),
+                                  lambda o: ki.get(o.get("colour"), 0))
     return cat_t, col_t
+
+
+def count_targets(records, grid, image_size, max_count):
+    """Per-region count targets ([N, grid*grid]): how many instances the scene has of the object covering
+    the region (capped at max_count), 0 for background. With it the region features must carry the
+    number a caption states, which the decoder otherwise has to assemble from its attention."""
+    return region_targets(records, grid, image_size, lambda o: min(int(o["count"]), max_count))[0]
 
 
 def aux_loss(z: torch.Tensor, n_cat: int, cat_t: torch.Tensor, col_t: torch.Tensor) -> torch.Tensor:
@@ -143,12 +159,12 @@ def aux_loss(z: torch.Tensor, n_cat: int, cat_t: torch.Tensor, col_t: torch.Tens
             + 0.5 * F.cross_entropy(z[..., n_cat:].reshape(-1, z.size(-1) - n_cat), col_t.reshape(-1)))
 
 
-def fit_aux_head(model: Captioner, head: torch.nn.Linear, images_u8: torch.Tensor, n_cat: int,
-                 cat_t: torch.Tensor, col_t: torch.Tensor, n_images: int = 2048, steps: int = 300) -> float:
-    """Fit the region classifier of an --init checkpoint that has none (tools/recover_checkpoint.py makes
-    them from exported files, which do not hold it): the encoder frozen, the linear head trained full-batch
-    on the encoder's region features of the first n_images training images (a convex problem), so joint
-    training does not start by back-propagating a random head into a trained encoder. Returns the loss."""
+def fit_head(model: Captioner, head: torch.nn.Linear, images_u8: torch.Tensor, loss_fn, n_images: int = 2048,
+             steps: int = 300) -> float:
+    """Fit a linear head on the region features of a trained encoder that comes without it: the encoder
+    frozen, the head trained full-batch on the features of the first n_images training images (a convex
+    problem), so joint training does not start by back-propagating a random head into a trained encoder.
+    loss_fn(z, n) is the head's loss on the first n images. Returns the final loss."""
     n = min(n_images, images_u8.size(0))
     model.eval()
     with torch.no_grad():
@@ -156,12 +172,24 @@ def fit_aux_head(model: Captioner, head: torch.nn.Linear, images_u8: torch.Tenso
                            for i in range(0, n, 256)])
     opt = torch.optim.Adam(head.parameters(), lr=1e-2)
     for _ in range(steps):
-        loss = aux_loss(head(feats), n_cat, cat_t[:n], col_t[:n])
+        loss = loss_fn(head(feats), n)
         opt.zero_grad()
         loss.backward()
         opt.step()
     model.train()
     return float(loss)
+
+
+def fit_aux_head(model: Captioner, head: torch.nn.Linear, images_u8: torch.Tensor, n_cat: int,
+                 cat_t: torch.Tensor, col_t: torch.Tensor, n_images: int = 2048, steps: int = 300) -> float:
+    """fit_head for the region classifier of an --init checkpoint that has none (tools/recover_checkpoint.py
+    makes them from exported files, which do not hold it)."""
+    return fit_head(model, head, images_u8, lambda z, n: aux_loss(z, n_cat, cat_t[:n], col_t[:n]),
+                    n_images, steps)
+
+
+def count_loss(z: torch.Tensor, cnt_t: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(z.reshape(-1, z.size(-1)), cnt_t.reshape(-1))
 
 
 def augment(x_u8: torch.Tensor, gen: torch.Generator, max_shift: int = 6) -> torch.Tensor:
@@ -265,6 +293,8 @@ def main() -> None:
                     help="doubly stochastic attention regularisation weight (Show, Attend and Tell)")
     ap.add_argument("--aux-weight", type=float, default=1.0,
                     help="weight of the auxiliary region classification loss (0 disables it)")
+    ap.add_argument("--count-weight", type=float, default=0.0,
+                    help="weight of an auxiliary per-region count loss (count_targets; 0: none, the default)")
     ap.add_argument("--style-aug", type=float, default=0.0,
                     help="probability per image of a blur / resample / noise texture change (style_augment)")
     ap.add_argument("--init", default="",
@@ -344,7 +374,13 @@ def main() -> None:
     model = Captioner(cfg)
     aux_head = torch.nn.Linear(cfg.encoder_dim, len(aux_cats) + 1 + len(aux_cols) + 1)
     n_cat = len(aux_cats) + 1
-    opt = torch.optim.Adam(list(model.parameters()) + list(aux_head.parameters()), lr=args.lr,
+    count_head, cnt_t = None, None
+    if args.count_weight > 0:
+        max_count = max(int(o["count"]) for r in records for o in r["objects"])
+        cnt_t = count_targets(records, cfg.grid, cfg.image_size, max_count)
+        count_head = torch.nn.Linear(cfg.encoder_dim, max_count + 1)
+    opt = torch.optim.Adam(list(model.parameters()) + list(aux_head.parameters())
+                           + (list(count_head.parameters()) if count_head is not None else []), lr=args.lr,
                            weight_decay=args.weight_decay)
     gen = torch.Generator().manual_seed(args.seed)
     start_epoch, start_batch, perm, best = 0, 0, None, -1.0
@@ -355,9 +391,17 @@ def main() -> None:
         elif args.aux_weight > 0:
             loss = fit_aux_head(model, aux_head, images, n_cat, aux_cat, aux_col)
             log(f"{args.init} has no region classifier: fitted one on the frozen encoder (loss {loss:.3f})")
+        if count_head is not None:
+            if "count_head" in init and init["count_head"]["weight"].shape == count_head.weight.shape:
+                count_head.load_state_dict(init["count_head"])
+            else:
+                loss = fit_head(model, count_head, images, lambda z, n: count_loss(z, cnt_t[:n]))
+                log(f"{args.init} has no count head: fitted one on the frozen encoder (loss {loss:.3f})")
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         aux_head.load_state_dict(ckpt["aux_head"])
+        if count_head is not None:
+            count_head.load_state_dict(ckpt["count_head"])
         opt.load_state_dict(ckpt["optimizer"])
         gen.set_state(ckpt["rng"]["generator"])
         torch.set_rng_state(ckpt["rng"]["torch"])
@@ -382,7 +426,10 @@ def main() -> None:
             variant_detail += f", deepened after blocks {args.deepen}"
 
     def payload(epoch, batch_in_epoch, perm_, choice_):
-        return {"model": model.state_dict(), "aux_head": aux_head.state_dict(), "optimizer": opt.state_dict(), "config": cfg.to_dict(),
+        heads = {"aux_head": aux_head.state_dict()}
+        if count_head is not None:
+            heads["count_head"] = count_head.state_dict()
+        return {"model": model.state_dict(), **heads, "optimizer": opt.state_dict(), "config": cfg.to_dict(),
                 "vocab": vocab, "epoch": epoch, "batch_in_epoch": batch_in_epoch, "perm": perm_,
                 "choice": choice_, "best": best, "args": vars(args),
                 "rng": {"generator": gen.get_state(), "torch": torch.get_rng_state(),
@@ -398,7 +445,7 @@ def main() -> None:
         if perm is None or start_batch == 0:
             perm = torch.randperm(N, generator=gen)
             choice = sample_captions(spans, gen)
-        tot_loss, tot_tok, tot_aux, t_epoch = 0.0, 0, 0.0, time.time()
+        tot_loss, tot_tok, tot_aux, tot_cnt, t_epoch = 0.0, 0, 0.0, 0.0, time.time()
         nb_here = 0
         for b in range(start_batch, batches_per_epoch):
             if _stop_requested:
@@ -421,24 +468,29 @@ def main() -> None:
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1), ignore_index=PAD)
             z = aux_head(state["feats"])                                   # [B, R, cats+1 + colours+1]
             aux = aux_loss(z, n_cat, aux_cat[idx], aux_col[idx])
+            cnt = count_loss(count_head(state["feats"]), cnt_t[idx]) if count_head is not None \
+                else torch.zeros(())
             mask = (target != PAD).float().unsqueeze(2)
             att_reg = (((1.0 - (alphas * mask).sum(1) * (alphas.size(2) / mask.sum(1).clamp(min=1))) ** 2)
                        .mean()) if args.att_reg else torch.zeros(())
             opt.zero_grad(set_to_none=True)
-            (loss + args.att_reg * att_reg + args.aux_weight * aux).backward()
+            (loss + args.att_reg * att_reg + args.aux_weight * aux + args.count_weight * cnt).backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
             ntok = int((target != PAD).sum())
             tot_loss += float(loss) * ntok
             tot_tok += ntok
             tot_aux += float(aux)
+            tot_cnt += float(cnt)
             steps_done_here += 1
             nb_here += 1
             if b % 25 == 0 or b == batches_per_epoch - 1:
                 rate = (time.time() - t_start) / steps_done_here
                 eta = rate * (total_steps - step - 1)
                 log(f"epoch {epoch + 1}/{args.epochs} batch {b + 1}/{batches_per_epoch} loss "
-                    f"{tot_loss / max(tot_tok, 1):.3f} aux {tot_aux / nb_here:.3f} lr {opt.param_groups[0]['lr']:.2e} "
+                    f"{tot_loss / max(tot_tok, 1):.3f} aux {tot_aux / nb_here:.3f}"
+                    + (f" count {tot_cnt / nb_here:.3f}" if count_head is not None else "")
+                    + f" lr {opt.param_groups[0]['lr']:.2e} "
                     f"{args.batch / rate:.0f} img/s ETA {eta / 60:.1f} min")
             if args.max_steps and steps_done_here >= args.max_steps:
                 save_checkpoint(last_path, payload(epoch, b + 1, perm, choice))

@@ -538,6 +538,24 @@ def test_fit_aux_head_learns_the_regions_and_leaves_the_encoder_alone():
     assert m.training
 
 
+def test_region_and_count_targets_follow_the_boxes():
+    """aux_targets / count_targets: a box paints every 16 px cell it touches (128 px, 8x8 grid) with its
+    object's category, colour and instance count (capped); a later object overwrites; the rest is 0."""
+    import train
+    rec = {"objects": [
+        {"category": "dog", "count": 2, "colour": "brown", "boxes": [[0, 0, 16, 16], [100, 100, 128, 128]]},
+        {"category": "cat", "count": 4, "colour": None, "boxes": [[8, 8, 40, 20]]}]}
+    cat_t, col_t = train.aux_targets([rec], ["cat", "dog"], ["black", "brown"], 8, 128)
+    cnt_t = train.count_targets([rec], 8, 128, 3)
+    cell = lambda x, y: y * 8 + x  # noqa: E731
+    assert cat_t[0, cell(0, 0)] == 1 and col_t[0, cell(0, 0)] == 0 and cnt_t[0, cell(0, 0)] == 3  # cat over dog
+    assert cat_t[0, cell(2, 1)] == 1 and cnt_t[0, cell(2, 1)] == 3       # [8, 40) x [8, 20): cells 0-2 x 0-1
+    assert cat_t[0, cell(3, 1)] == 0 and cnt_t[0, cell(3, 1)] == 0
+    assert cat_t[0, cell(7, 7)] == 2 and col_t[0, cell(7, 7)] == 2 and cnt_t[0, cell(7, 7)] == 2
+    assert cat_t[0, cell(6, 6)] == 2 and cnt_t[0, cell(5, 5)] == 0        # [100, 128): cells 6-7
+    assert int((cnt_t > 0).sum()) == int((cat_t > 0).sum()) == 6 + 4
+
+
 def test_beam_search_through_the_contract(tiny_script):
     """Beam width 1 equals greedy; wider beams never score lower than greedy under the model."""
     from common import beam_decode, greedy_decode

@@ -51,13 +51,18 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     best = runs / "smoke" / "best.pt"
     assert best.exists()
     # a second leg from the trained weights (fresh optimiser and schedule) with the style augmentation,
-    # the complete-caption weighting and a block inserted by edgecap_model.deepen
+    # the complete-caption weighting, the count head and a block inserted by edgecap_model.deepen
     out = run([os.path.join(TOOLS, "train.py"), "--name", "smoke_ft", "--data", str(data), "--smoke",
                "--runs-dir", str(runs), "--threads", "1", "--init", str(best), "--style-aug", "1.0",
-               "--complete-weight", "10", "--deepen", "3", "--max-steps", "2"])
+               "--complete-weight", "10", "--deepen", "3", "--count-weight", "0.5", "--max-steps", "2"])
     assert "initialised from" in out and "--max-steps reached" in out
+    assert "has no count head: fitted one on the frozen encoder" in out and " count " in out
     import torch
+    assert "count_head" not in torch.load(best, map_location="cpu")  # the default trains none
     leg = torch.load(runs / "smoke_ft" / "last.pt", map_location="cpu")
+    assert leg["count_head"]["weight"].shape[0] == 1 + max(o["count"] for line in (data / "train.jsonl")
+                                                           .read_text().splitlines()
+                                                           for o in json.loads(line)["objects"])
     assert leg["variant_detail"].startswith("fine-tuned from") and leg["args"]["style_aug"] == 1.0
     assert leg["args"]["complete_weight"] == 10.0 and "deepened after blocks 3" in leg["variant_detail"]
     shallow = torch.load(best, map_location="cpu")["config"]["conv_channels"]
