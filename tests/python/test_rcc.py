@@ -136,16 +136,7 @@ def test_grabcut_separates_a_photo_object_from_its_background():
 HAVE_GCOMPRIS = os.path.isdir(sources.GCOMPRIS_RCC_DIR)
 
 
-@pytest.mark.skipif(not HAVE_GCOMPRIS, reason="gcompris-qt-data not installed")
-def test_every_curated_gcompris_picture_loads():
-    for cat, refs in sources.GCOMPRIS_SOURCES.items():
-        for source, ref in refs:
-            img = sources.load_gcompris(ref)
-            assert img is not None and img.mode == "RGBA", ref
-            assert max(img.size) <= sources.SPRITE_MAX and min(img.size) >= 6, (ref, img.size)
-            alpha = np.asarray(img)[:, :, 3]
-            # a cut-out, not a picture with its background: a good share of it is transparent
-            assert (alpha < 25).mean() > 0.05, (ref, (alpha < 25).mean())
+# every curated GCompris picture loading as a cut-out: test_datagen.py, with the other train-only sources
 
 
 def test_gcompris_is_train_only():

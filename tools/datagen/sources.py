@@ -240,7 +240,8 @@ CATEGORY_SOURCES: dict[str, list[tuple[str, str]]] = {
 
 
 # Train-only extra sources (generate_scenes.py --extra-sources): category -> [(source, reference)]:
-# paths under OPENCLIPART_DIR, then GCOMPRIS_SOURCES appended below.  Never used by val or test.
+# paths under OPENCLIPART_DIR, then GCOMPRIS_SOURCES, SCRATCH_SOURCES and ART4APPS_SOURCES appended below.
+# Never used by val or test.
 TRAIN_ONLY_SOURCES: dict[str, list[tuple[str, str]]] = {
     "dog": [(OC, "animals/mammals/dog_01_drawn_with_strai_01.svg"),
             (OC, "animals/mammals/dog_03_drawn_with_strai_01.svg"),
@@ -405,8 +406,6 @@ GCOMPRIS_SOURCES: dict[str, list[tuple[str, str]]] = {
     "carrot": [(GC, "babymatch:carrot.svg")],
     "cup": [(GC, "categorization:cup.webp#0.06,0.06,0.86,0.87")],
 }
-for _cat, _refs in GCOMPRIS_SOURCES.items():
-    TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
 
 # Scratch 1.4 costumes: paths under SCRATCH_DIR (transparent GIF/PNG cut-outs).  One frame of most
 # animations (the frames are the same picture in another pose).  Left out after a look: the bunch of
@@ -448,8 +447,6 @@ SCRATCH_SOURCES: dict[str, list[tuple[str, str]]] = {
     "boat": [(SC, "Transportation/sail-boat.gif"), (SC, "Transportation/tug-boat.gif"),
              (SC, "Transportation/yacht.gif")],
 }
-for _cat, _refs in SCRATCH_SOURCES.items():
-    TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
 
 # Art4Apps pictures: paths under ART4APPS_DIR (200 px JPEGs on white).  Left out after a look: those
 # GCompris's lang set already gives (horse, sheep, cow, bull, dog, cat, bear, giraffe, bird, apple,
@@ -479,8 +476,9 @@ ART4APPS_SOURCES: dict[str, list[tuple[str, str]]] = {
     "carrot": [(A4, "fruit_n_veg/carrot.jpg")],
     "person": [(A4, "people/boy.jpg"), (A4, "people/lady.jpg")],
 }
-for _cat, _refs in ART4APPS_SOURCES.items():
-    TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
+for _table in (GCOMPRIS_SOURCES, SCRATCH_SOURCES, ART4APPS_SOURCES):
+    for _cat, _refs in _table.items():
+        TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
 
 
 class Sprite:
