@@ -17,7 +17,7 @@ against all reference captions plus per-attribute accuracy:
   object_recall_held_out_sources / _seen_sources
                      object_recall split by whether the object's sprite source is one the split design holds
                      out of training (meta.json "held_out" "sources"; only the test split has such objects)
-  held_out_by_source objects and recalled objects per held-out "category/source" (JSON only)
+  held_out_by_source objects and recalled objects per held-out "category/source" (JSON; printed worst first)
 Writes the results as JSON (--out, default runs/eval/<model>_<split>.json).
 """
 import argparse
@@ -337,6 +337,8 @@ def main() -> None:
               f"{fmt(r['relation_accuracy'])} (recall {fmt(r['relation_recall'])}) precision "
               f"{fmt(r['object_precision'])} | object recall, seen sources {fmt(r['object_recall_seen_sources'])}"
               f", held-out sources {fmt(r['object_recall_held_out_sources'])}")
+        if r.get("held_out_by_source"):
+            print(f"  held-out recall by source, worst first: {held_out_summary(r['held_out_by_source'])}")
     if "latency" in result:
         print(f"latency: median {result['latency']['median_ms']:.2f} ms per caption (encode + 15 steps, "
               f"{result['latency']['threads']} threads, Python TorchScript)")
@@ -347,6 +349,12 @@ def main() -> None:
 
 def fmt(x: Optional[float]) -> str:
     return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def held_out_summary(by_source: Dict[str, Dict[str, int]]) -> str:
+    """One line of recalled/objects per held-out "category/source", worst recall first."""
+    rows = sorted(by_source.items(), key=lambda kv: (kv[1]["recalled"] / max(kv[1]["objects"], 1), kv[0]))
+    return " ".join(f"{k} {v['recalled']}/{v['objects']}" for k, v in rows)
 
 
 if __name__ == "__main__":

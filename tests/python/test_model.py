@@ -490,6 +490,10 @@ def test_attribute_scores_count_missing_objects_as_wrong():
     assert split["held_out_by_source"] == {"car/tuxpaint": {"objects": 1, "recalled": 0}}
     both = ev.attribute_scores(["a car", "a dog"], [rec, rec], CATS, {"car": "tuxpaint", "dog": "sh3d"})
     assert both["held_out_by_source"] == {"car/tuxpaint": {"objects": 2, "recalled": 1}}
+    assert ev.held_out_summary({"car/tuxpaint": {"objects": 2, "recalled": 1},
+                                "cat/sh3d": {"objects": 4, "recalled": 0},
+                                "dog/tuxpaint": {"objects": 3, "recalled": 3}}) \
+        == "cat/sh3d 0/4 car/tuxpaint 1/2 dog/tuxpaint 3/3"
     assert ev.attribute_scores(["two dogs"], [rec], CATS)["object_recall_held_out_sources"] is None
 
 
