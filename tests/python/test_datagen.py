@@ -401,23 +401,24 @@ def test_a_missing_scratch_costume_is_none():
     assert sources.load_scratch("Animals/no-such-costume.png") is None
 
 
-HAVE_SCRATCH = os.path.isdir(sources.SCRATCH_DIR)
-
-
-def test_scratch_is_train_only_and_adds_to_the_categories_own_sources():
+@pytest.mark.parametrize("source,table,where", [
+    ("gcompris", "GCOMPRIS_SOURCES", "GCOMPRIS_RCC_DIR"),
+    ("scratch", "SCRATCH_SOURCES", "SCRATCH_DIR"),
+    ("art4apps", "ART4APPS_SOURCES", "ART4APPS_DIR")])
+def test_a_curated_train_only_source_adds_to_the_categories_own_sources(source, table, where):
     import splits
-    assert not any(src == "scratch" for refs in sources.CATEGORY_SOURCES.values() for src, _ in refs)
+    assert not any(src == source for refs in sources.CATEGORY_SOURCES.values() for src, _ in refs)
     sp = sources.load_sprites()
     plain = splits.build_plans(sp)
-    plans = splits.build_plans(sp, ("scratch",))
+    plans = splits.build_plans(sp, (source,))
     for split in ("val", "test"):
-        assert not any("scratch" in srcs for srcs in plans[split].sprites.values())
+        assert not any(source in srcs for srcs in plans[split].sprites.values())
     assert plans["test"].held_out_sources == plain["test"].held_out_sources
-    if HAVE_SCRATCH:
-        with_sc = {c for c, srcs in plans["train"].sprites.items() if "scratch" in srcs}
-        assert with_sc == set(sources.SCRATCH_SOURCES)
-        for c in with_sc:
-            assert set(plans["train"].sprites[c]) - {"scratch"} == set(plain["train"].sprites[c])
+    if os.path.exists(getattr(sources, where)):
+        with_it = {c for c, srcs in plans["train"].sprites.items() if source in srcs}
+        assert with_it == set(getattr(sources, table))
+        for c in with_it:
+            assert set(plans["train"].sprites[c]) - {source} == set(plain["train"].sprites[c])
 
 
 def test_cut_out_white_removes_the_page_but_not_white_inside_the_outline():
@@ -432,25 +433,12 @@ def test_cut_out_white_removes_the_page_but_not_white_inside_the_outline():
     assert (alpha == 255).sum() == pytest.approx(np.pi * 20 * 15, rel=0.15)
 
 
-HAVE_ART4APPS = os.path.isdir(sources.ART4APPS_DIR)
-
-
-def test_art4apps_is_train_only_and_not_the_gcompris_pictures_again():
-    import splits
-    assert not any(src == "art4apps" for refs in sources.CATEGORY_SOURCES.values() for src, _ in refs)
+def test_art4apps_does_not_take_the_gcompris_pictures_again():
     gcompris_lang = {ref.split(":", 1)[1].split(".")[0] for refs in sources.GCOMPRIS_SOURCES.values()
                      for _, ref in refs if ref.startswith("lang:")}
     taken = {ref.rsplit("/", 1)[1].split(".")[0] for refs in sources.ART4APPS_SOURCES.values()
              for _, ref in refs}
-    assert not taken & gcompris_lang
-    sp = sources.load_sprites()
-    plans = splits.build_plans(sp, ("art4apps", "scratch", "gcompris"))
-    for split in ("val", "test"):
-        assert not any(s in ("art4apps", "scratch", "gcompris")
-                       for srcs in plans[split].sprites.values() for s in srcs)
-    if HAVE_ART4APPS:
-        assert {c for c, srcs in plans["train"].sprites.items() if "art4apps" in srcs} \
-            == set(sources.ART4APPS_SOURCES)
+    assert gcompris_lang and taken and not taken & gcompris_lang
 
 
 @pytest.mark.skipif(not os.path.isdir(sources.OPENCLIPART_DIR), reason="openclipart-svg not installed")

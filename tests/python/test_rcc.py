@@ -1,10 +1,10 @@
-"""Tests for the Qt .rcc reader (tools/datagen/rcc.py) and the GCompris sprite source.
+"""Tests for the Qt .rcc reader (tools/datagen/rcc.py) and the GCompris photo cut-out.
 
 Run: /usr/bin/python3 -m pytest tests/python/test_rcc.py
 The reader is checked against .rcc images written here by a small writer that follows Qt's
-rcc layout; the GCompris tests that read the installed package skip without it.
+rcc layout, so nothing here needs the installed package; the tests of the curated GCompris
+pictures are in test_datagen.py, with the other train-only sources.
 """
-import io
 import os
 import struct
 import sys
@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools", "datagen"))
@@ -131,26 +131,6 @@ def test_grabcut_separates_a_photo_object_from_its_background():
     assert iou > 0.9, iou
     again = sources.grabcut_cutout(photo, (0.25, 0.1, 0.85, 0.95))
     assert np.array_equal(np.asarray(again), np.asarray(cut))  # seeded: the same pixels every time
-
-
-HAVE_GCOMPRIS = os.path.isdir(sources.GCOMPRIS_RCC_DIR)
-
-
-# every curated GCompris picture loading as a cut-out: test_datagen.py, with the other train-only sources
-
-
-def test_gcompris_is_train_only():
-    import splits
-    train_only = {src for refs in sources.TRAIN_ONLY_SOURCES.values() for src, _ in refs}
-    assert "gcompris" in train_only
-    assert not any(src == "gcompris" for refs in sources.CATEGORY_SOURCES.values() for src, _ in refs)
-    sp = sources.load_sprites()
-    plans = splits.build_plans(sp, ("gcompris",))
-    for split in ("val", "test"):
-        assert not any("gcompris" in srcs for srcs in plans[split].sprites.values())
-    if HAVE_GCOMPRIS:
-        assert {c for c, srcs in plans["train"].sprites.items() if "gcompris" in srcs} \
-            == set(sources.GCOMPRIS_SOURCES) & set(plans["train"].sprites)
 
 
 def test_without_opencv_a_photo_is_skipped_not_fatal(monkeypatch):
