@@ -67,7 +67,7 @@ def make_metadata(*, vocab: List[str], cfg, variant: str, variant_detail: str, p
                          "embed_dim": cfg.embed_dim, "attention_dim": cfg.attention_dim,
                          "decoder_dim": cfg.decoder_dim, "grid_h": cfg.grid, "grid_w": cfg.grid,
                          "conv_channels": list(cfg.conv_channels),
-                         "conv_strides": list(cfg.conv_strides)},
+                         "conv_strides": list(cfg.conv_strides), "conv_dilations": cfg.dilations},
         "parameters": int(parameters),
         "nonzero_parameters": int(nonzero_parameters),
         "macs": int(macs),

@@ -18,6 +18,8 @@ class ModelConfig:
     vocab_size: int
     conv_channels: List[int] = field(default_factory=lambda: [16, 48, 96, 128, 192])
     conv_strides: List[int] = field(default_factory=lambda: [2, 2, 2, 2, 1])
+    # per-block 3x3 dilation (padding = dilation); empty = all 1. densify() sets them.
+    conv_dilations: List[int] = field(default_factory=list)
     embed_dim: int = 128
     attention_dim: int = 128
     decoder_dim: int = 256
@@ -27,6 +29,10 @@ class ModelConfig:
     @property
     def encoder_dim(self) -> int:
         return self.conv_channels[-1]
+
+    @property
+    def dilations(self) -> List[int]:
+        return list(self.conv_dilations) or [1] * len(self.conv_channels)
 
     @property
     def grid(self) -> int:
@@ -39,9 +45,9 @@ class ModelConfig:
         return asdict(self)
 
 
-def conv_block(cin: int, cout: int, stride: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
-                         nn.ReLU(inplace=True))
+def conv_block(cin: int, cout: int, stride: int, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, dilation, dilation=dilation, bias=False),
+                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class Captioner(nn.Module):
@@ -50,8 +56,10 @@ class Captioner(nn.Module):
         self.cfg = cfg
         blocks = []
         cin = 3
-        for cout, stride in zip(cfg.conv_channels, cfg.conv_strides):
-            blocks.append(conv_block(cin, cout, stride))
+        if len(cfg.dilations) != len(cfg.conv_channels):
+            raise ValueError(f"conv_dilations {cfg.conv_dilations} do not match {len(cfg.conv_channels)} blocks")
+        for cout, stride, dil in zip(cfg.conv_channels, cfg.conv_strides, cfg.dilations):
+            blocks.append(conv_block(cin, cout, stride, dil))
             cin = cout
         self.encoder = nn.Sequential(*blocks)
         E, A, D, M = cfg.encoder_dim, cfg.attention_dim, cfg.decoder_dim, cfg.embed_dim
@@ -126,19 +134,20 @@ def deepen(model: Captioner, after: List[int], images: Tensor) -> Captioner:
     after = sorted(set(after))
     if any(i < 0 or i >= len(cfg.conv_channels) for i in after):
         raise ValueError(f"deepen: block indices {after} outside 0..{len(cfg.conv_channels) - 1}")
-    layers = []  # (channels, stride, index of the trained block to copy or None for a new block)
-    for i, (c, s) in enumerate(zip(cfg.conv_channels, cfg.conv_strides)):
-        layers.append((c, s, i))
+    layers = []  # (channels, stride, dilation, index of the trained block to copy or None for a new block)
+    for i, (c, s, d) in enumerate(zip(cfg.conv_channels, cfg.conv_strides, cfg.dilations)):
+        layers.append((c, s, d, i))
         if i in after:
-            layers.append((c, 1, None))
-    new_cfg = ModelConfig(**dict(cfg.to_dict(), conv_channels=[c for c, _, _ in layers],
-                                 conv_strides=[s for _, s, _ in layers]))
+            layers.append((c, 1, d, None))  # a Dirac conv is the identity at any dilation
+    new_cfg = ModelConfig(**dict(cfg.to_dict(), conv_channels=[c for c, _, _, _ in layers],
+                                 conv_strides=[s for _, s, _, _ in layers],
+                                 conv_dilations=[d for _, _, d, _ in layers] if cfg.conv_dilations else []))
     new = Captioner(new_cfg)
     state = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
     new.load_state_dict(state, strict=False)
     model = model.eval()
     x = images
-    for block, (_, _, src) in zip(new.encoder, layers):
+    for block, (_, _, _, src) in zip(new.encoder, layers):
         if src is not None:
             block.load_state_dict(model.encoder[src].state_dict())
         else:
@@ -153,6 +162,60 @@ def deepen(model: Captioner, after: List[int], images: Tensor) -> Captioner:
     return new
 
 
+# ---- widening (Net2Net) -----------------------------------------------------------------------------
+@torch.no_grad()
+def widen(model: Captioner, channels: List[int], seed: int = 0) -> Captioner:
+    """A wider copy of a trained model that computes the same function (Net2WiderNet, Chen et al. 2016):
+    encoder block i gets channels[i] >= its own output channels; each new channel copies the conv filter
+    and BatchNorm of a randomly chosen existing one, and the next conv's weights on a channel and its copies
+    are split between them in random fractions that sum to 1 per weight (so the copies start equal in
+    function but receive different gradients). The last block keeps its width: it is the encoder
+    dimension the attention and decoder read."""
+    cfg = model.cfg
+    old = list(cfg.conv_channels)
+    if len(channels) != len(old) or any(n < o for n, o in zip(channels, old)) or channels[-1] != old[-1]:
+        raise ValueError(f"widen: channels {channels} must match {len(old)} blocks, be >= {old} and keep "
+                         f"the last ({old[-1]})")
+    gen = torch.Generator().manual_seed(seed)
+    new = Captioner(ModelConfig(**dict(cfg.to_dict(), conv_channels=list(channels))))
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("encoder.")}
+    new.load_state_dict(state, strict=False)
+    src_in = torch.arange(3)  # for each input channel of the current block: the old channel it copies
+    for i, (ob, nb) in enumerate(zip(model.encoder, new.encoder)):
+        n_out, o_out = channels[i], old[i]
+        src_out = torch.cat([torch.arange(o_out), torch.randint(0, o_out, (n_out - o_out,), generator=gen)])
+        w = ob[0].weight[:, src_in]                        # [o_out, n_in, 3, 3], inputs copied
+        # split each old input channel's weights among its copies: random positive fractions, sum 1
+        frac = torch.rand(w.shape[0], len(src_in), generator=gen) + 0.5
+        denom = torch.zeros(w.shape[0], int(src_in.max()) + 1).index_add_(1, src_in, frac)
+        w = w * (frac / denom[:, src_in]).view(w.shape[0], -1, 1, 1)
+        nb[0].weight.copy_(w[src_out])
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            getattr(nb[1], name).copy_(getattr(ob[1], name)[src_out])
+        src_in = src_out
+    return new
+
+
+# ---- densifying (a finer grid) ----------------------------------------------------------------------
+@torch.no_grad()
+def densify(model: Captioner, block: int) -> Captioner:
+    """A copy of a trained model whose feature grid is twice as fine (the "a trous" conversion of
+    DeepLab, Chen et al. 2015): encoder block `block` (0-based, a stride-2 block) gets stride 1 and every
+    later block twice its dilation (and padding). The new grid at even positions is the old grid, exactly
+    (zero padding included: a tap outside the old map is a tap outside the new one); the positions in
+    between are new features computed by the same weights. Every tensor is copied unchanged; attention,
+    initial state and decoder now see 4x as many regions, which training then adapts to."""
+    cfg = model.cfg
+    if not 0 <= block < len(cfg.conv_strides) or cfg.conv_strides[block] != 2:
+        raise ValueError(f"densify: block {block} is not a stride-2 block (strides {cfg.conv_strides})")
+    strides = list(cfg.conv_strides)
+    strides[block] = 1
+    dilations = [d * (2 if i > block else 1) for i, d in enumerate(cfg.dilations)]
+    new = Captioner(ModelConfig(**dict(cfg.to_dict(), conv_strides=strides, conv_dilations=dilations)))
+    new.load_state_dict(model.state_dict())
+    return new
+
+
 # ---- BatchNorm folding (export) ---------------------------------------------------------------------
 def fold_batchnorm(model: Captioner) -> Captioner:
     """Return the model with every Conv+BN pair folded into one Conv with bias (eval semantics)."""
@@ -163,7 +226,7 @@ def fold_batchnorm(model: Captioner) -> Captioner:
             continue
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                          conv.padding, bias=True)
+                          conv.padding, dilation=conv.dilation, bias=True)
         with torch.no_grad():
             fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
             bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
@@ -190,7 +253,7 @@ def unfold_batchnorm(folded: Captioner, images: Tensor) -> Captioner:
         if fconv.bias is None or not isinstance(fblock[1], nn.Identity):
             raise ValueError("unfold_batchnorm needs a BatchNorm-folded model (fold_batchnorm)")
         conv.weight.copy_(fconv.weight)
-        z = F.conv2d(x, conv.weight, None, conv.stride, conv.padding)
+        z = F.conv2d(x, conv.weight, None, conv.stride, conv.padding, conv.dilation)
         mean, var = z.mean((0, 2, 3)), z.var((0, 2, 3), unbiased=False)
         bn.running_mean.copy_(mean)
         bn.running_var.copy_(var)

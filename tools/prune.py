@@ -180,7 +180,8 @@ def structured_prune(model: Captioner, ratio: float = 0.3, scores: Dict[str, obj
                               zip(unit_scores, keep_counts(unit_scores, ratio, "uniform")))
 
     new_cfg = ModelConfig(vocab_size=cfg.vocab_size, conv_channels=[len(k) for k in kept_ch],
-                          conv_strides=list(cfg.conv_strides), embed_dim=len(keep_M),
+                          conv_strides=list(cfg.conv_strides), conv_dilations=list(cfg.conv_dilations),
+                          embed_dim=len(keep_M),
                           attention_dim=len(keep_A), decoder_dim=len(keep_D), dropout=cfg.dropout,
                           image_size=cfg.image_size)
     new = Captioner(new_cfg).eval()

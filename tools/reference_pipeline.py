@@ -62,7 +62,8 @@ def load_eager(path: str, meta: dict):
     from edgecap_model import Captioner, ModelConfig, copy_int8_weights, fold_batchnorm, quantize_int8
     arch = meta["architecture"]
     cfg = ModelConfig(vocab_size=len(meta["vocab"]), conv_channels=list(arch["conv_channels"]),
-                      conv_strides=list(arch["conv_strides"]), embed_dim=arch["embed_dim"],
+                      conv_strides=list(arch["conv_strides"]),
+                      conv_dilations=list(arch.get("conv_dilations", [])), embed_dim=arch["embed_dim"],
                       attention_dim=arch["attention_dim"], decoder_dim=arch["decoder_dim"],
                       image_size=meta["input"]["height"])
     model = fold_batchnorm(Captioner(cfg)).eval()

@@ -14,8 +14,9 @@ epoch, position in the epoch, RNG states); --resume continues from there. The be
 score goes to runs/<name>/best.pt. Per-epoch loss and validation scores go to runs/<name>/log.jsonl.
 Each epoch uses one reference caption per image, drawn at random with colour-naming captions weighted x3
 and, with --complete-weight W, captions that state every object, count and colour weighted W times more
-(see caption_weight). --deepen inserts identity-initialised conv blocks into the --init model
-(edgecap_model.deepen).
+(see caption_weight). Growing the --init model, each starting from the function it computes: --deepen
+inserts identity-initialised conv blocks (edgecap_model.deepen), --widen adds copies of conv channels
+(edgecap_model.widen), --densify makes the feature grid twice as fine (edgecap_model.densify).
 Auxiliary loss (training only, not exported): a linear classifier on every encoder region predicts the
 category (or background) and the colour of the object whose box covers that region (cross-entropy per
 region, targets from the dataset's boxes). It gives the encoder a dense recognition signal, so the region
@@ -40,7 +41,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (PAD, build_vocab, decode_ids, encode_caption, greedy_decode, load_images,  # noqa: E402
                     normalise, read_split, repo_root)
-from edgecap_model import Captioner, ModelConfig, count_macs, count_parameters, deepen  # noqa: E402
+from edgecap_model import Captioner, ModelConfig, count_macs, count_parameters, deepen, densify, widen  # noqa: E402
 from evaluate import dataset_categories, parse_mentions, score_captions, tokenize  # noqa: E402
 
 
@@ -303,6 +304,13 @@ def main() -> None:
     ap.add_argument("--deepen", default="",
                     help="with --init: insert an identity-initialised conv block after these encoder blocks "
                          "(comma-separated, 0-based; edgecap_model.deepen)")
+    ap.add_argument("--widen", default="",
+                    help="with --init: the encoder blocks' new output channels (comma-separated, one per block, "
+                         ">= the current ones, the last unchanged): function-preserving copies "
+                         "(edgecap_model.widen)")
+    ap.add_argument("--densify", type=int, default=-1, metavar="BLOCK",
+                    help="with --init: give this stride-2 encoder block stride 1 and dilate the later blocks, "
+                         "a twice-as-fine feature grid from the same weights (edgecap_model.densify)")
     ap.add_argument("--uniform-captions", action="store_true", help="sample all captions equally")
     ap.add_argument("--complete-weight", type=float, default=1.0,
                     help="sample captions that state every object, count and colour of the scene this many "
@@ -362,6 +370,20 @@ def main() -> None:
         init["model"], cfg = deep.state_dict(), deep.cfg
         log(f"deepened after blocks {args.deepen}: conv channels {cfg.conv_channels}, "
             f"strides {cfg.conv_strides}")
+    if ckpt is None and args.init and args.widen:
+        narrow = Captioner(cfg)
+        narrow.load_state_dict(init["model"])
+        wide = widen(narrow, [int(c) for c in args.widen.split(",")], seed=args.seed)
+        init["model"], cfg = wide.state_dict(), wide.cfg
+        log(f"widened: conv channels {narrow.cfg.conv_channels} -> {cfg.conv_channels}")
+    if ckpt is None and args.init and args.densify >= 0:
+        coarse = Captioner(cfg)
+        coarse.load_state_dict(init["model"])
+        grid = cfg.grid
+        dense = densify(coarse, args.densify)
+        init["model"], cfg = dense.state_dict(), dense.cfg
+        log(f"densified at block {args.densify}: grid {grid}x{grid} -> {cfg.grid}x{cfg.grid}, strides "
+            f"{cfg.conv_strides}, dilations {cfg.conv_dilations}")
     val_images = load_images(args.data, "val", val_records, cfg.image_size, log=log)
     categories = dataset_categories(args.data, records)
     table, spans = caption_table(records, index, 20, weighted=not args.uniform_captions,
@@ -424,6 +446,10 @@ def main() -> None:
         variant_detail = f"fine-tuned from {args.init}"
         if args.deepen:
             variant_detail += f", deepened after blocks {args.deepen}"
+        if args.widen:
+            variant_detail += f", widened to {args.widen} channels"
+        if args.densify >= 0:
+            variant_detail += f", densified at block {args.densify}"
 
     def payload(epoch, batch_in_epoch, perm_, choice_):
         heads = {"aux_head": aux_head.state_dict()}

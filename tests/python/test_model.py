@@ -239,6 +239,78 @@ def test_deepen_inserts_identity_blocks():
     assert small.cfg.conv_channels == [6, 6, 8, 11, 11]
 
 
+def _varied_bn(m):
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.3, 0.3)
+            mod.running_var.uniform_(0.5, 2.0)
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.2, 0.2)
+    return m
+
+
+def test_widen_adds_channels_that_keep_the_function():
+    """edgecap_model.widen: the wider model has the asked channels, encodes and decodes like the narrow one
+    (eval mode, and training mode with batch statistics), its copied channels are not identical in
+    their outgoing weights (so training can tell them apart); it folds, exports and prunes."""
+    from edgecap_model import widen
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=30, conv_channels=[8, 12, 16], conv_strides=[2, 2, 1], embed_dim=16,
+                      attention_dim=16, decoder_dim=24, image_size=32)
+    m = _varied_bn(Captioner(cfg)).eval()
+    w = widen(m, [12, 20, 16]).eval()
+    assert w.cfg.conv_channels == [12, 20, 16] and w.encoder[1][0].weight.shape == (20, 12, 3, 3)
+    x, tokens = torch.randn(6, 3, 32, 32), torch.randint(4, 30, (6, 5))
+    with torch.no_grad():
+        torch.testing.assert_close(w.encode(x)["feats"], m.encode(x)["feats"], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(w(x, tokens)[0], m(x, tokens)[0], atol=1e-5, rtol=1e-5)
+        m.train(), w.train()
+        torch.testing.assert_close(w.encoder(x), m.encoder(x), atol=1e-5, rtol=1e-5)
+    # block 1 reads 12 channels of which 4 are copies: a copy and its original share the weight unevenly
+    w1, m1 = w.encoder[1][0].weight, m.encoder[1][0].weight
+    assert not torch.allclose(w1[:12, :8], m1)
+    with pytest.raises(ValueError):
+        widen(m, [8, 12, 20])  # the last block is the encoder dimension
+    with pytest.raises(ValueError):
+        widen(m, [4, 12, 16])  # narrower
+    assert prune.structured_prune(w.eval(), 0.3).cfg.conv_channels == [8, 14, 11]
+
+
+def test_densify_doubles_the_grid_and_keeps_the_old_one():
+    """edgecap_model.densify: the chosen stride-2 block gets stride 1 and the later blocks twice the
+    dilation; the new grid is twice as fine and, at its even positions, is the old grid exactly. The
+    dilations survive BN folding, TorchScript export with its metadata, INT8 and structured pruning."""
+    from edgecap_model import densify, fold_batchnorm
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=30, conv_channels=[8, 12, 16, 16], conv_strides=[2, 2, 2, 1],
+                      embed_dim=16, attention_dim=16, decoder_dim=24, image_size=32)
+    m = _varied_bn(Captioner(cfg)).eval()
+    d = densify(m, 2).eval()
+    assert d.cfg.conv_strides == [2, 2, 1, 1] and d.cfg.conv_dilations == [1, 1, 1, 2]
+    assert (m.cfg.grid, d.cfg.grid) == (4, 8)
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(d.encoder(x)[:, :, ::2, ::2], m.encoder(x), atol=1e-5, rtol=1e-5)
+        assert d.encode(x)["feats"].shape == (3, 64, 16)
+        torch.testing.assert_close(fold_batchnorm(densify(m, 2)).encoder(x), d.encoder(x), atol=1e-4, rtol=1e-4)
+    dd = densify(d, 1)  # dilations compound
+    assert dd.cfg.conv_dilations == [1, 1, 2, 4] and dd.cfg.grid == 16
+    with pytest.raises(ValueError):
+        densify(m, 3)  # a stride-1 block
+    small = prune.structured_prune(d, 0.3)
+    assert small.cfg.conv_dilations == [1, 1, 1, 2] and small.encoder[3][0].dilation == (2, 2)
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "dense.pt")
+        export.export_model(d, [f"w{i}" for i in range(30)], out, variant="test", variant_detail="dense",
+                            training={}, log=lambda *_: None)
+        meta = check_contract(out)
+        assert meta["architecture"]["grid_h"] == 8 and meta["architecture"]["conv_dilations"] == [1, 1, 1, 2]
+        assert check_contract(export.int8_path(out))["architecture"]["grid_w"] == 8
+        scripted, _ = load_scripted(out)
+        assert scripted.encode(x)["feats"].shape == (3, 64, 16)
+
+
 def test_unfold_batchnorm_inverts_folding():
     """edgecap_model.unfold_batchnorm: from a folded model, Conv+BN blocks that compute the same in eval mode,
     fold back to the same model, and in training mode (batch statistics) on the images their statistics

@@ -51,10 +51,12 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     best = runs / "smoke" / "best.pt"
     assert best.exists()
     # a second leg from the trained weights (fresh optimiser and schedule) with the style augmentation,
-    # the complete-caption weighting, the count head and a block inserted by edgecap_model.deepen
+    # the complete-caption weighting, the count head, a block inserted by edgecap_model.deepen, then the
+    # deeper encoder widened (edgecap_model.widen) and its grid made twice as fine (edgecap_model.densify)
     out = run([os.path.join(TOOLS, "train.py"), "--name", "smoke_ft", "--data", str(data), "--smoke",
                "--runs-dir", str(runs), "--threads", "1", "--init", str(best), "--style-aug", "1.0",
-               "--complete-weight", "10", "--deepen", "3", "--count-weight", "0.5", "--max-steps", "2"])
+               "--complete-weight", "10", "--deepen", "3", "--count-weight", "0.5", "--max-steps", "2",
+               "--widen", "16,48,96,160,128,192", "--densify", "3"])
     assert "initialised from" in out and "--max-steps reached" in out
     assert "has no count head: fitted one on the frozen encoder" in out and " count " in out
     import torch
@@ -65,8 +67,12 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
                                                            for o in json.loads(line)["objects"])
     assert leg["variant_detail"].startswith("fine-tuned from") and leg["args"]["style_aug"] == 1.0
     assert leg["args"]["complete_weight"] == 10.0 and "deepened after blocks 3" in leg["variant_detail"]
-    shallow = torch.load(best, map_location="cpu")["config"]["conv_channels"]
-    assert leg["config"]["conv_channels"] == shallow[:4] + [shallow[3]] + shallow[4:]
+    shallow = torch.load(best, map_location="cpu")["config"]
+    assert shallow["conv_channels"] == [16, 48, 96, 128, 192]  # the default that --widen above is written for
+    assert leg["config"]["conv_channels"] == [16, 48, 96, 160, 128, 192]
+    assert leg["config"]["conv_strides"] == [2, 2, 2, 1, 1, 1] and leg["config"]["conv_dilations"] == [1, 1, 1, 1, 2, 2]
+    assert "widened to" in leg["variant_detail"] and "densified at block 3" in leg["variant_detail"]
+    assert "grid 8x8 -> 16x16" in out
     assert leg["vocab"] == torch.load(best, map_location="cpu")["vocab"]
 
     model = tmp_path / "smoke_model.pt"
