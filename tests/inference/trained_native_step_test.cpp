@@ -34,8 +34,9 @@ LoadOptions options(const std::string& path, bool native) {
 // (native_step.cpp's load-time tolerance). INT8: the same int8 sums, but a last-bit difference in an
 // element-wise function now and then moves one quantized input by one step (native_step_int8.cpp, whose
 // load-time tolerance is 0.25; with the 10-block original a beam-3 token differed by 0.112 on one sample
-// scene). Where two candidates are that close, the two searches may part: with the 16x16-grid original
-// the greedy captions of 993 of the 1,000 test scenes were identical (docs/BENCHMARKS.md). So for INT8 a
+// scene). Where two candidates are that close, the two searches may part: with an INT8 original of a
+// 16x16 grid (runs/original_hr1, models/README.md) 993 of the 1,000 greedy test captions were identical,
+// and 2 of the 32 captions of the sample scenes were not. So for INT8 a
 // caption may differ, but only as a near-tie: up to where they part the tokens' log-probs agree within the
 // tolerance, at that token (greedy) the two chosen tokens' log-probs are within it, and the two captions'
 // scores (the average log-prob the search ranks by) are within it. Returns whether the tokens differ.
