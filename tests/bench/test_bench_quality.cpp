@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "edgecap/bench_quality.h"
 #include "edgecap/error.h"
 
@@ -82,9 +84,12 @@ TEST(ObjectRecall, CountsEachGroundTruthObject) {
 
 class GroundTruthFile : public ::testing::Test {
  protected:
+  // One file per process and test: ctest runs each case as its own process, two at a time, and a name
+  // shared between them (the random seed, 0 in every process) let one case read the other's file.
   void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
     path_ = (std::filesystem::temp_directory_path() /
-             ("edgecap_gt_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + ".jsonl"))
+             ("edgecap_gt_" + std::to_string(::getpid()) + "_" + info->name() + ".jsonl"))
                 .string();
   }
   void TearDown() override { std::remove(path_.c_str()); }
