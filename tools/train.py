@@ -326,6 +326,8 @@ def main() -> None:
     ap.add_argument("--runs-dir", default=os.path.join(repo_root(), "runs"),
                     help="where runs/<name>/ (checkpoints, log) goes")
     args = ap.parse_args()
+    if (args.deepen or args.widen or args.densify >= 0) and not args.init:
+        ap.error("--deepen, --widen and --densify grow a trained model: they need --init CHECKPOINT")
     if args.smoke:
         args.limit, args.epochs, args.val_limit = args.limit or 200, 15, 100
     torch.set_num_threads(args.threads)

@@ -116,3 +116,14 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     text = json.dumps(scores)
     for key in ("bleu4", "object_recall", "count_accuracy", "colour_accuracy"):
         assert key in text
+
+
+@pytest.mark.parametrize("flag", [["--deepen", "3"], ["--widen", "16,48,96,160,192"], ["--densify", "3"]])
+def test_growing_without_a_trained_model_is_refused(tmp_path, flag):
+    """--deepen / --widen / --densify change a trained model; without --init there is none, and train.py
+    says so before it reads any data, instead of quietly training the default model from scratch."""
+    proc = subprocess.run([sys.executable, os.path.join(TOOLS, "train.py"), "--name", "x", "--runs-dir",
+                           str(tmp_path), "--data", str(tmp_path / "none"), *flag],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "need --init CHECKPOINT" in proc.stderr, proc.stderr
+    assert not (tmp_path / "x").exists()
