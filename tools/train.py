@@ -364,28 +364,29 @@ def main() -> None:
     images = load_images(args.data, "train", read_split(args.data, "train"), cfg.image_size, log=log)
     if args.limit:
         images = images[:args.limit]
-    if ckpt is None and args.init and args.deepen:
-        # the inserted blocks keep the grid and the input size: the images just loaded serve both models
-        shallow = Captioner(cfg)
-        shallow.load_state_dict(init["model"])
-        deep = deepen(shallow, [int(i) for i in args.deepen.split(",")], normalise(images[:256]))
-        init["model"], cfg = deep.state_dict(), deep.cfg
-        log(f"deepened after blocks {args.deepen}: conv channels {cfg.conv_channels}, "
-            f"strides {cfg.conv_strides}")
-    if ckpt is None and args.init and args.widen:
-        narrow = Captioner(cfg)
-        narrow.load_state_dict(init["model"])
-        wide = widen(narrow, [int(c) for c in args.widen.split(",")], seed=args.seed)
-        init["model"], cfg = wide.state_dict(), wide.cfg
-        log(f"widened: conv channels {narrow.cfg.conv_channels} -> {cfg.conv_channels}")
-    if ckpt is None and args.init and args.densify >= 0:
-        coarse = Captioner(cfg)
-        coarse.load_state_dict(init["model"])
-        grid = cfg.grid
-        dense = densify(coarse, args.densify)
-        init["model"], cfg = dense.state_dict(), dense.cfg
-        log(f"densified at block {args.densify}: grid {grid}x{grid} -> {cfg.grid}x{cfg.grid}, strides "
-            f"{cfg.conv_strides}, dilations {cfg.conv_dilations}")
+    if ckpt is None and args.init:
+        # growing the --init model: each step rebuilds it from (cfg, weights) and returns the grown model
+        def grow(step):
+            nonlocal cfg
+            model = Captioner(cfg)
+            model.load_state_dict(init["model"])
+            grown = step(model)
+            init["model"], cfg = grown.state_dict(), grown.cfg
+
+        if args.deepen:
+            # the inserted blocks keep the grid and the input size: the images just loaded serve both models
+            grow(lambda m: deepen(m, [int(i) for i in args.deepen.split(",")], normalise(images[:256])))
+            log(f"deepened after blocks {args.deepen}: conv channels {cfg.conv_channels}, "
+                f"strides {cfg.conv_strides}")
+        if args.widen:
+            narrow = cfg.conv_channels
+            grow(lambda m: widen(m, [int(c) for c in args.widen.split(",")], seed=args.seed))
+            log(f"widened: conv channels {narrow} -> {cfg.conv_channels}")
+        if args.densify >= 0:
+            grid = cfg.grid
+            grow(lambda m: densify(m, args.densify))
+            log(f"densified at block {args.densify}: grid {grid}x{grid} -> {cfg.grid}x{cfg.grid}, strides "
+                f"{cfg.conv_strides}, dilations {cfg.conv_dilations}")
     val_images = load_images(args.data, "val", val_records, cfg.image_size, log=log)
     categories = dataset_categories(args.data, records)
     table, spans = caption_table(records, index, 20, weighted=not args.uniform_captions,

@@ -209,6 +209,16 @@ def _logprobs(model, img, tokens):
     return torch.stack(outs)
 
 
+def _varied_bn(m):
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.3, 0.3)
+            mod.running_var.uniform_(0.5, 2.0)
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.2, 0.2)
+    return m
+
+
 def test_deepen_inserts_identity_blocks():
     """edgecap_model.deepen: the deeper model has the inserted stride-1 blocks and, in eval mode, encodes
     and decodes exactly like the model it came from; it still exports (BN folding) and prunes."""
@@ -216,12 +226,7 @@ def test_deepen_inserts_identity_blocks():
     torch.manual_seed(0)
     cfg = ModelConfig(vocab_size=30, conv_channels=[8, 12, 16], conv_strides=[2, 2, 1], embed_dim=16,
                       attention_dim=16, decoder_dim=24, image_size=32)
-    m = Captioner(cfg)
-    for mod in m.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            mod.running_mean.uniform_(-0.3, 0.3)
-            mod.running_var.uniform_(0.5, 2.0)
-    m.eval()
+    m = _varied_bn(Captioner(cfg)).eval()
     x = torch.randn(6, 3, 32, 32)
     d = deepen(m, [0, 2], torch.randn(16, 3, 32, 32)).eval()
     assert d.cfg.conv_channels == [8, 8, 12, 16, 16] and d.cfg.conv_strides == [2, 1, 2, 1, 1]
@@ -237,16 +242,6 @@ def test_deepen_inserts_identity_blocks():
         deepen(m, [3], x)
     small = prune.structured_prune(deepen(m, [0, 2], torch.randn(16, 3, 32, 32)), 0.3)
     assert small.cfg.conv_channels == [6, 6, 8, 11, 11]
-
-
-def _varied_bn(m):
-    for mod in m.modules():
-        if isinstance(mod, torch.nn.BatchNorm2d):
-            mod.running_mean.uniform_(-0.3, 0.3)
-            mod.running_var.uniform_(0.5, 2.0)
-            mod.weight.data.uniform_(0.5, 1.5)
-            mod.bias.data.uniform_(-0.2, 0.2)
-    return m
 
 
 def test_widen_adds_channels_that_keep_the_function():
