@@ -25,8 +25,8 @@
    training; `one` = one caption per image, as an epoch of tools/train.py), and a feature loss keeps the
    pruned encoder's region features close to the original's values for the channels it kept
    (`--feature-distill`). The training set of the epoch is `--data`'s train split, plus the train split of
-   every `--train-data` directory: the shipped pruned file passed once over the 40,000 training scenes of
-   the original's last two legs (models/README.md).
+   every `--train-data` directory: the shipped pruned file passed once over the training scenes of the
+   original's last three legs, 60,000 scenes (models/README.md).
 """
 import argparse
 import copy
