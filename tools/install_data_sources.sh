@@ -60,6 +60,51 @@ fetch_npm() {  # package@version  target-folder  paths-inside-package...
 fetch_npm emoji-datasource-twitter@16.0.0 twemoji emoji.json LICENSE README.md img/twitter/64
 fetch_npm fluentui-emoji@1.3.0 fluentui-emoji icons/modern icons/flat LICENSE README.md
 
+# The 0 A.D. animal portraits (the train-only `0ad` source; optional: the generator skips a missing
+# source).  0ad-data is a 1.4 GB package of which the generator reads 15 small pictures, so it is
+# downloaded, not installed, and only the portraits are kept, in the git-ignored data/0ad/ (the
+# download and the 3.3 GB archive inside it go again).  EDGECAP_NO_0AD=1 skips this step.
+fetch_0ad() {
+    target="$REPO/data/0ad/portraits"
+    if [ -e "$target/.complete" ]; then
+        echo "0ad portraits already unpacked"
+        return 0
+    fi
+    if [ -n "${EDGECAP_NO_0AD:-}" ]; then
+        echo "EDGECAP_NO_0AD set: skipping the 0 A.D. portraits"
+        return 0
+    fi
+    tmp="$(mktemp -d "$REPO/data/0ad-download.XXXXXX")"
+    if ! (cd "$tmp" && apt-get download 0ad-data >/dev/null); then
+        echo "apt-get download 0ad-data failed: skipping the 0 A.D. portraits" >&2
+        rm -rf "$tmp"
+        return 0
+    fi
+    zip_member=./usr/share/games/0ad/mods/public/public.zip
+    dpkg-deb --fsys-tarfile "$tmp"/0ad-data_*.deb | tar -x -C "$tmp" "$zip_member"
+    mkdir -p "$target"
+    /usr/bin/python3 - "$tmp/$zip_member" "$target" <<'PY'
+import os, sys, zipfile
+src, dest = sys.argv[1], sys.argv[2]
+prefix = "art/textures/ui/session/portraits/gaia/fauna_"
+n = 0
+with zipfile.ZipFile(src) as z:
+    for name in z.namelist():
+        if name.startswith(prefix) and name.endswith(".png.cached.dds"):
+            base = name.rsplit("/", 1)[1][: -len(".png.cached.dds")]
+            with open(os.path.join(dest, base + ".dds"), "wb") as f:
+                f.write(z.read(name))
+            n += 1
+print(f"0ad: {n} animal portraits unpacked into {dest}")
+if n == 0:
+    sys.exit("0ad: no portraits found in " + src)
+PY
+    dpkg-deb --fsys-tarfile "$tmp"/0ad-data_*.deb | tar -xO ./usr/share/doc/0ad-data/copyright > "$target/COPYRIGHT"
+    rm -rf "$tmp"
+    touch "$target/.complete"
+}
+fetch_0ad
+
 # sanity check: the files the generator reads
 for f in /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf \
          /usr/share/tuxpaint/stamps/animals/mammals/dogs/dog.png \

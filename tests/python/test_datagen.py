@@ -357,7 +357,7 @@ def test_train_only_sources_never_reach_val_or_test(gen):
     plain = splits.build_plans(sp)
     extra = splits.build_plans(sp, ("openclipart",))
     train_only = {src for refs in sources.TRAIN_ONLY_SOURCES.values() for src, _ in refs}
-    assert train_only == {"openclipart", "gcompris", "scratch", "art4apps"}
+    assert train_only == {"openclipart", "gcompris", "scratch", "art4apps", "0ad"}
     for plans in (plain, extra):
         for split in ("val", "test"):
             assert not any(s in train_only for srcs in plans[split].sprites.values() for s in srcs), split
@@ -378,7 +378,8 @@ def test_train_only_sources_never_reach_val_or_test(gen):
 @pytest.mark.parametrize("table,loader,where,min_side,opaque", [
     ("GCOMPRIS_SOURCES", "load_gcompris", "GCOMPRIS_RCC_DIR", 6, 0.0),
     ("SCRATCH_SOURCES", "load_scratch", "SCRATCH_DIR", 20, 0.1),
-    ("ART4APPS_SOURCES", "load_art4apps", "ART4APPS_DIR", 20, 0.2)])
+    ("ART4APPS_SOURCES", "load_art4apps", "ART4APPS_DIR", 20, 0.2),
+    ("ZEROAD_SOURCES", "load_zeroad", "ZEROAD_DIR", 60, 0.2)])
 def test_every_curated_train_only_picture_loads_as_a_cutout(table, loader, where, min_side, opaque):
     if not os.path.exists(getattr(sources, where)):
         pytest.skip(f"{getattr(sources, where)} not installed (tools/install_data_sources.sh)")
@@ -404,7 +405,8 @@ def test_a_missing_scratch_costume_is_none():
 @pytest.mark.parametrize("source,table,where", [
     ("gcompris", "GCOMPRIS_SOURCES", "GCOMPRIS_RCC_DIR"),
     ("scratch", "SCRATCH_SOURCES", "SCRATCH_DIR"),
-    ("art4apps", "ART4APPS_SOURCES", "ART4APPS_DIR")])
+    ("art4apps", "ART4APPS_SOURCES", "ART4APPS_DIR"),
+    ("0ad", "ZEROAD_SOURCES", "ZEROAD_DIR")])
 def test_a_curated_train_only_source_adds_to_the_categories_own_sources(source, table, where):
     import splits
     assert not any(src == source for refs in sources.CATEGORY_SOURCES.values() for src, _ in refs)
@@ -419,6 +421,18 @@ def test_a_curated_train_only_source_adds_to_the_categories_own_sources(source, 
         assert with_it == set(getattr(sources, table))
         for c in with_it:
             assert set(plans["train"].sprites[c]) - {source} == set(plain["train"].sprites[c])
+
+
+def test_a_missing_0ad_portrait_is_none(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "ZEROAD_DIR", str(tmp_path))
+    assert sources.load_zeroad("fauna_sheep#0.03,0.03,0.97,0.97") is None
+
+
+def test_the_0ad_source_takes_no_lookalike_animals():
+    # wolves and foxes are not dogs, a boar is not a pig COCO knows: a wrong mapping teaches a lie
+    refs = {ref.split("#")[0] for refs in sources.ZEROAD_SOURCES.values() for _, ref in refs}
+    assert not any(w in r for r in refs for w in ("wolf", "fox", "boar", "goat", "deer", "camel"))
+    assert all(ref.startswith("fauna_") for ref in refs)
 
 
 def test_cut_out_white_removes_the_page_but_not_white_inside_the_outline():

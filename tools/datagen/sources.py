@@ -40,6 +40,14 @@ model a lie.  Sources (see samples/README.md for licences):
                cut out of their white backgrounds by a flood fill from the
                border; the pictures GCompris also ships (its ``lang`` set) are
                not taken twice.
+- ``0ad``      0 A.D. unit portraits (apt 0ad-data, CC-BY-SA-3.0, Wildfire
+               Games), TRAIN ONLY (--extra-sources 0ad): 15 3-D renders of
+               animals for 9 categories (``ZEROAD_SOURCES``), cut out of their
+               dark backdrops with GrabCut and checked by eye; the package is
+               1.4 GB, so tools/install_data_sources.sh unpacks only the
+               portraits into data/0ad/.  The only training renders of a
+               sheep, a dog and a horse in 3-D, whose Tux Paint photos the
+               test split holds out.
 
 Categories and their sources (``CATEGORY_SOURCES`` is the authority; "4 emoji
 styles" = emoji + twemoji + fluent + fluent-flat of the same curated emoji):
@@ -93,6 +101,8 @@ OPENCLIPART_DIR = "/usr/share/openclipart/svg"
 GCOMPRIS_RCC_DIR = "/usr/share/gcompris-qt/rcc"
 SCRATCH_DIR = "/usr/share/scratch/Media/Costumes"
 ART4APPS_DIR = "/usr/share/games/pysiogame/res/images/art4apps"
+# the 0 A.D. animal portraits (DDS), unpacked by tools/install_data_sources.sh
+ZEROAD_DIR = os.environ.get("EDGECAP_0AD_DIR", os.path.join(_REPO, "data", "0ad", "portraits"))
 
 # Sprites are stored with this longest side (pixels); scenes scale them down.
 SPRITE_MAX = 112
@@ -112,8 +122,9 @@ OC = "openclipart"    # train-only extra source (TRAIN_ONLY_SOURCES)
 GC = "gcompris"       # train-only extra source (TRAIN_ONLY_SOURCES)
 SC = "scratch"        # train-only extra source (TRAIN_ONLY_SOURCES)
 A4 = "art4apps"       # train-only extra source (TRAIN_ONLY_SOURCES)
+ZA = "0ad"            # train-only extra source (TRAIN_ONLY_SOURCES)
 SOURCE_FAMILY = {E: "emoji", TW: "emoji", FL: "emoji", FF: "emoji", T: "tuxpaint", S: "sh3d",
-                 OC: "openclipart", GC: "gcompris", SC: "scratch", A4: "art4apps"}
+                 OC: "openclipart", GC: "gcompris", SC: "scratch", A4: "art4apps", ZA: "0ad"}
 
 # category -> list of (source, reference).  emoji: the code point sequence;
 # tuxpaint: path under /usr/share/tuxpaint/stamps; sh3d: exact item name
@@ -477,7 +488,24 @@ ART4APPS_SOURCES: dict[str, list[tuple[str, str]]] = {
     "carrot": [(A4, "fruit_n_veg/carrot.jpg")],
     "person": [(A4, "people/boy.jpg"), (A4, "people/lady.jpg")],
 }
-for _table in (GCOMPRIS_SOURCES, SCRATCH_SOURCES, ART4APPS_SOURCES):
+# 0 A.D. portraits: "<file name without .dds>#x0,y0,x1,y1", the GrabCut box (fractions of the 256 px
+# portrait; the animals stand on a dark brown backdrop).  Left out after a look: those whose cut-out lost
+# a part (two African and one Asian elephant), the wolves and foxes (not dogs), the eagle (a carved
+# figure), the peacock (its tail fills the frame), and the ships (people on board, which these captions
+# would not state).
+_ZB = "#0.03,0.03,0.97,0.97"
+ZEROAD_SOURCES: dict[str, list[tuple[str, str]]] = {
+    "sheep": [(ZA, "fauna_sheep" + _ZB)],
+    "dog": [(ZA, "fauna_dog" + _ZB)],
+    "horse": [(ZA, "fauna_horse" + _ZB)],
+    "cow": [(ZA, "fauna_cow" + _ZB), (ZA, "fauna_calf" + _ZB), (ZA, "fauna_zebu" + _ZB)],
+    "zebra": [(ZA, "fauna_zebra" + _ZB)],
+    "giraffe": [(ZA, "fauna_giraffe" + _ZB)],
+    "bear": [(ZA, "fauna_bear_black" + _ZB), (ZA, "fauna_bear_brown" + _ZB), (ZA, "fauna_bear_polar" + _ZB)],
+    "elephant": [(ZA, "fauna_elephant_african_bush_1" + _ZB), (ZA, "fauna_elephant_asian_2" + _ZB)],
+    "bird": [(ZA, "fauna_chicken" + _ZB), (ZA, "fauna_partridge_chukar" + _ZB)],
+}
+for _table in (GCOMPRIS_SOURCES, SCRATCH_SOURCES, ART4APPS_SOURCES, ZEROAD_SOURCES):
     for _cat, _refs in _table.items():
         TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
 
@@ -661,6 +689,17 @@ def load_art4apps(rel: str) -> Image.Image | None:
     return _crop_and_fit(cut_out_white(Image.open(path)))
 
 
+def load_zeroad(ref: str) -> Image.Image | None:
+    """ref: "<portrait file name without .dds>#x0,y0,x1,y1" (the GrabCut box)."""
+    name, _, box = ref.partition("#")
+    path = os.path.join(ZEROAD_DIR, name + ".dds")
+    if not os.path.exists(path):
+        return None
+    img = Image.open(path)  # DXT-compressed DDS, decoded by Pillow
+    img.load()
+    return _crop_and_fit(grabcut_cutout(img, tuple(float(v) for v in box.split(","))))
+
+
 def load_fluent(seq: str, style: str) -> Image.Image | None:
     name = emoji_name(seq)
     if name is None:
@@ -752,6 +791,7 @@ def _source_fingerprint() -> str:
     # the GCompris photos need OpenCV: installing it later must not leave a cache without them
     h.update(f"cv2:{importlib.util.find_spec('cv2') is not None};".encode())
     paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, OPENCLIPART_DIR, GCOMPRIS_RCC_DIR, SCRATCH_DIR, ART4APPS_DIR,
+             ZEROAD_DIR,
              os.path.join(TWEMOJI_DIR, "emoji.json"),
              os.path.join(FLUENT_DIR, "modern"), os.path.join(FLUENT_DIR, "flat")]
     if os.path.isdir(SH3D_DIR):
@@ -819,6 +859,8 @@ def _load_sprites_uncached(categories=None, verbose: bool = False) -> dict[str, 
                     imgs = [(ref, load_scratch(ref))]
                 elif source == A4:
                     imgs = [(ref, load_art4apps(ref))]
+                elif source == ZA:
+                    imgs = [(ref, load_zeroad(ref))]
                 else:
                     raise ValueError(source)
             except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired, RccError) as exc:
