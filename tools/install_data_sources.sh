@@ -81,9 +81,11 @@ fetch_0ad() {
         return 0
     fi
     zip_member=./usr/share/games/0ad/mods/public/public.zip
-    dpkg-deb --fsys-tarfile "$tmp"/0ad-data_*.deb | tar -x -C "$tmp" "$zip_member"
-    mkdir -p "$target"
-    /usr/bin/python3 - "$tmp/$zip_member" "$target" <<'PY'
+    # a failure part-way leaves neither the 4.7 GB download nor a half-filled target behind (set -e does
+    # not act inside an if condition, hence the && chain)
+    if ! { dpkg-deb --fsys-tarfile "$tmp"/0ad-data_*.deb | tar -x -C "$tmp" "$zip_member" &&
+           mkdir -p "$target" &&
+           /usr/bin/python3 - "$tmp/$zip_member" "$target" <<'PY' &&
 import os, sys, zipfile
 src, dest = sys.argv[1], sys.argv[2]
 prefix = "art/textures/ui/session/portraits/gaia/fauna_"
@@ -99,7 +101,12 @@ print(f"0ad: {n} animal portraits unpacked into {dest}")
 if n == 0:
     sys.exit("0ad: no portraits found in " + src)
 PY
-    dpkg-deb --fsys-tarfile "$tmp"/0ad-data_*.deb | tar -xO ./usr/share/doc/0ad-data/copyright > "$target/COPYRIGHT"
+           dpkg-deb --fsys-tarfile "$tmp"/0ad-data_*.deb | tar -xO ./usr/share/doc/0ad-data/copyright \
+               > "$target/COPYRIGHT"; }; then
+        echo "unpacking the 0 A.D. portraits failed: skipping them" >&2
+        rm -rf "$tmp" "$target"
+        return 0
+    fi
     rm -rf "$tmp"
     touch "$target/.complete"
 }
