@@ -81,8 +81,8 @@ fetch_0ad() {
         return 0
     fi
     zip_member=./usr/share/games/0ad/mods/public/public.zip
-    # a failure part-way leaves neither the 4.7 GB download nor a half-filled target behind (set -e does
-    # not act inside an if condition, hence the && chain)
+    # a failure part-way leaves neither the download and the archive unpacked from it (4.7 GB in $tmp)
+    # nor a half-filled target behind (set -e does not act inside an if condition, hence the && chain)
     if ! { dpkg-deb --fsys-tarfile "$tmp"/0ad-data_*.deb | tar -x -C "$tmp" "$zip_member" &&
            mkdir -p "$target" &&
            /usr/bin/python3 - "$tmp/$zip_member" "$target" <<'PY' &&
