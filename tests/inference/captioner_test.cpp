@@ -2,7 +2,6 @@
 // meaningless, but loading, the contract check, precisions and the search all run for real.
 #include "edgecap/captioner.h"
 
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -18,6 +17,7 @@
 
 #include "edgecap/error.h"
 #include "edgecap/hash.h"
+#include "../support/temp_dir.h"
 
 namespace edgecap {
 namespace {
@@ -56,21 +56,7 @@ cv::Mat test_frame() {
   return frame;
 }
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / ("edgecap_captioner_test_" + std::to_string(::getpid()))) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string dir() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using edgecap::test_support::TempDir;
 
 void check_caption(const Caption& c, const ModelMetadata& meta) {
   EXPECT_GE(c.times.preprocess_ms, 0.0);
@@ -200,7 +186,7 @@ TEST(Captioner, VerificationCanBeSkipped) {
 TEST(Captioner, BadPathsAreRefused) {
   TempDir tmp;
   EXPECT_THAT(load_error({tmp.file("absent.pt")}), HasSubstr("model file not found"));
-  EXPECT_THAT(load_error({tmp.dir()}), HasSubstr("is a directory, not a model file"));
+  EXPECT_THAT(load_error({tmp.path().string()}), HasSubstr("is a directory, not a model file"));
 
   { std::ofstream(tmp.file("empty.pt"), std::ios::binary); }
   EXPECT_THAT(load_error({tmp.file("empty.pt")}), HasSubstr("is empty"));

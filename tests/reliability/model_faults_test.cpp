@@ -2,7 +2,6 @@
 // names the problem (the app maps it to exit 3 at start-up, or keeps the previous model on a switch),
 // never in a crash, a hang or a LibTorch exception escaping.
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -21,12 +20,15 @@
 #include "edgecap/error.h"
 #include "edgecap/hash.h"
 #include "edgecap/model_catalog.h"
+#include "../support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using ::testing::AnyOf;
 using ::testing::HasSubstr;
 
 namespace {
+
+using edgecap::test_support::TempDir;
 
 const fs::path kData = fs::path(EDGECAP_SOURCE_DIR) / "tests" / "data";
 const fs::path kFaultData = fs::path(EDGECAP_SOURCE_DIR) / "tests" / "reliability" / "data";
@@ -45,22 +47,6 @@ void write_all(const fs::path& path, const std::string& bytes) {
   std::ofstream out(path, std::ios::binary);
   out << bytes;
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "edgecap-faults-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // Loads and returns the ModelError's message; fails the test for success or any other exception.
 std::string load_error(const std::string& path, edgecap::Precision precision = edgecap::Precision::kFP32) {

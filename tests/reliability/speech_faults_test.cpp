@@ -1,7 +1,6 @@
 // Fault matrix, speech rows: no audio device and text espeak-ng cannot say. Speech is never required for
 // captioning: without a device the captions still print (and --wav still writes); odd text gives silence
 // or some audio, never a crash or a stuck worker.
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -16,6 +15,7 @@
 
 #include "edgecap/error.h"
 #include "edgecap/speaker.h"
+#include "../support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -23,21 +23,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "edgecap-speech-XXXXXX").string();
-    path_ = mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using edgecap::test_support::TempDir;
 
 // Texts a caption could never be but a broken model or vocabulary could produce.
 std::vector<std::string> awkward_texts() {
