@@ -2,7 +2,6 @@
 // meaningless, but loading, the contract check, precisions and the search all run for real.
 #include "edgecap/captioner.h"
 
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
