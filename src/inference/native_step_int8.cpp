@@ -96,9 +96,10 @@ class Int8Step final : public NativeStep {
   // The int32 sums are the module's for the same quantized inputs, but the element-wise functions
   // (pointwise.h against ATen's) differ in the last bits, and now and then such a bit moves one input
   // element across a rounding boundary: one quantization step (1/127 of the input's range) on one
-  // element. On the load-time probe that moved log-probs by up to 0.085 (shipped pruned model); the
-  // tolerance leaves room for an unluckier probe. Wrong weights or a wrong layout move them by whole nats
-  // or change the tokens (also checked); the arithmetic itself is checked exactly by int8_linear_test.
+  // element. On the load-time probe that moved log-probs by up to 0.16 (the pruned model shipped on
+  // 2026-11-28, every kernel; 0.085 for an earlier one); the tolerance leaves room for an unluckier
+  // probe. Wrong weights or a wrong layout move them by whole nats or change the tokens (also
+  // checked); the arithmetic itself is checked exactly by int8_linear_test.
   float tolerance() const override { return 0.25f; }
 
   std::pair<at::Tensor, StepState> run(const std::vector<int64_t>& tokens, const StepState& state) override {
