@@ -58,6 +58,14 @@ def recover(model_path: str, images: torch.Tensor) -> dict:
                                "batchnorm_statistics_images": int(images.size(0))}}
 
 
+def write_checkpoint(ckpt: dict, path: str) -> None:
+    """Save atomically: a crash part-way leaves no half-written checkpoint under `path`."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    torch.save(ckpt, tmp)
+    os.replace(tmp, path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", help="FP32 edgecap TorchScript file")
@@ -66,17 +74,13 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=512, help="training images for the BatchNorm statistics")
     args = ap.parse_args()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    _, meta = load_scripted(args.model)
-    size = int(meta["input"]["height"])
-    images, detail = calibration_images(args.data, size, args.images)
     try:
+        _, meta = load_scripted(args.model)
+        images, detail = calibration_images(args.data, int(meta["input"]["height"]), args.images)
         ckpt = recover(args.model, images)
-    except (ExportMismatch, ValueError) as exc:
+    except (ExportMismatch, ValueError, OSError) as exc:
         sys.exit(f"recover_checkpoint: {exc}")
-    os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
-    tmp = args.output + ".tmp"
-    torch.save(ckpt, tmp)
-    os.replace(tmp, args.output)
+    write_checkpoint(ckpt, args.output)
     print(f"{args.output}: {meta['variant']} model of {args.model} ({sum(v.numel() for v in ckpt['model'].values())} "
           f"tensor elements), BatchNorm statistics from {detail}; matches the file within {TOLERANCE:g}")
 

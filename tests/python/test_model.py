@@ -332,6 +332,15 @@ def test_unfold_batchnorm_inverts_folding():
         unfold_batchnorm(small_model(), calib)
 
 
+def _assert_captions_like(ckpt: dict, scripted, vocab_size: int, tmp_path) -> None:
+    """The checkpoint, saved and read back as train.py/prune.py/export.py read it, scores tokens as `scripted`."""
+    torch.save(ckpt, tmp_path / "ckpt.pt")
+    model, _ = export.load_checkpoint(str(tmp_path / "ckpt.pt"))
+    x, tokens = torch.randn(3, 3, 32, 32), torch.randint(4, vocab_size, (4, 3))
+    with torch.no_grad():
+        torch.testing.assert_close(_logprobs(model, x, tokens), _logprobs(scripted, x, tokens), atol=1e-5, rtol=1e-5)
+
+
 def test_recover_checkpoint_from_an_exported_file(test_data, tmp_path):
     """tools/recover_checkpoint.py: the committed tiny file becomes a checkpoint that train.py/prune.py/export.py
     read, whose model captions like the file; an INT8 file is refused."""
@@ -341,13 +350,48 @@ def test_recover_checkpoint_from_an_exported_file(test_data, tmp_path):
     ckpt = rc.recover(path, torch.randn(16, 3, 32, 32))
     assert ckpt["vocab"] == meta["vocab"] and ckpt["variant"] == "test"
     assert ckpt["recovered_from"]["sha256"] == rc.sha256(path)
-    torch.save(ckpt, tmp_path / "best.pt")
-    model, _ = export.load_checkpoint(str(tmp_path / "best.pt"))
-    x, tokens = torch.randn(3, 3, 32, 32), torch.randint(4, len(meta["vocab"]), (4, 3))
-    with torch.no_grad():
-        torch.testing.assert_close(_logprobs(model, x, tokens), _logprobs(scripted, x, tokens), atol=1e-5, rtol=1e-5)
+    _assert_captions_like(ckpt, scripted, len(meta["vocab"]), tmp_path)
     with pytest.raises(ValueError, match="FP32"):
         rc.recover(os.path.join(test_data, "tiny_model.int8.pt"), torch.randn(16, 3, 32, 32))
+
+
+def test_average_models_interpolates_the_folded_weights(test_data, tmp_path):
+    """tools/average_models.py: the average of two FP32 files of one architecture is a checkpoint whose folded
+    weights are the weighted mean of the files' (so the mean of a file with itself captions like the file);
+    weights that do not sum to 1, INT8 files and files of another architecture are refused."""
+    import average_models as am
+    from common import METADATA_NAME
+    path = os.path.join(test_data, "tiny_model.pt")
+    scripted, meta = load_scripted(path)
+    # a second file of the same architecture: every tensor of the first, shifted by a seeded amount
+    other = torch.jit.load(path, map_location="cpu")
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for t in other.state_dict().values():
+            if t.is_floating_point():
+                t.add_(0.05 * torch.randn(t.shape, generator=g))
+    other_path = str(tmp_path / "other.pt")
+    torch.jit.save(other, other_path, _extra_files={METADATA_NAME: json.dumps(meta)})
+    images = torch.randn(16, 3, 32, 32)
+    ckpt = am.average([path, other_path], [0.25, 0.75], images)
+    assert ckpt["vocab"] == meta["vocab"] and len(ckpt["averaged_from"]) == 2
+    torch.save(ckpt, tmp_path / "best.pt")
+    model, _ = export.load_checkpoint(str(tmp_path / "best.pt"))
+    from edgecap_model import fold_batchnorm
+    folded = fold_batchnorm(model).state_dict()
+    a, b = scripted.state_dict(), other.state_dict()
+    for k, v in a.items():
+        torch.testing.assert_close(folded[k], 0.25 * v + 0.75 * b[k], atol=1e-5, rtol=1e-4)
+    _assert_captions_like(am.average([path, path], [0.5, 0.5], images), scripted, len(meta["vocab"]), tmp_path)
+    with pytest.raises(ValueError, match="sum to 1"):
+        am.average([path, other_path], [0.5, 0.6], images)
+    with pytest.raises(ValueError, match="FP32"):
+        am.average([path, os.path.join(test_data, "tiny_model.int8.pt")], [0.5, 0.5], images)
+    wider = dict(meta, architecture=dict(meta["architecture"], decoder_dim=meta["architecture"]["decoder_dim"] + 1))
+    wider_path = str(tmp_path / "wider.pt")
+    torch.jit.save(other, wider_path, _extra_files={METADATA_NAME: json.dumps(wider)})
+    with pytest.raises(ValueError, match="architecture"):
+        am.average([path, wider_path], [0.5, 0.5], images)
 
 
 def test_structured_prune_with_ratio_zero_is_identity():
