@@ -18,7 +18,9 @@ against all reference captions plus per-attribute accuracy:
                      object_recall split by whether the object's sprite source is one the split design holds
                      out of training (meta.json "held_out" "sources"; only the test split has such objects)
   held_out_by_source objects and recalled objects per held-out "category/source" (JSON; printed worst first)
-Writes the results as JSON (--out, default runs/eval/<model>_<split>.json).
+Writes the results as JSON (--out, default runs/eval/<model>_<split>.json), with every image's caption
+("captions": ids and one list per decoding), so that tools/compare_evals.py can compare two files image by
+image (paired bootstrap confidence intervals) without decoding again.
 """
 import argparse
 import json
@@ -314,11 +316,13 @@ def main() -> None:
     result["greedy"]["seconds"] = time.time() - t0
     result["examples"] = [{"id": r["id"], "greedy": c, "reference": r["captions"][0]}
                           for r, c in list(zip(records, caps))[:15]]
+    result["captions"] = {"ids": [r["id"] for r in records], "greedy": caps}
     if args.beam > 1:
         t0 = time.time()
         bcaps = caption_split(module, vocab, images, args.beam, meta["max_caption_length"])
         result[f"beam{args.beam}"] = score_captions(bcaps, records, categories, held)
         result[f"beam{args.beam}"]["seconds"] = time.time() - t0
+        result["captions"][f"beam{args.beam}"] = bcaps
         for ex, c in zip(result["examples"], bcaps):
             ex[f"beam{args.beam}"] = c
     if args.latency:

@@ -737,3 +737,48 @@ def test_data_description_names_restyling_and_train_only_sources(tmp_path):
     assert train.data_description(str(root)) == ("edgecap procedural scenes 1.5.0 (scenes_x, train sprites "
                                                  "restyled with p 0.6, train scenes seed 1)")
     assert train.data_description(str(tmp_path / "missing")) == "edgecap procedural scenes ? (missing)"
+
+
+def _write_eval(path, ids, captions, split="test", data="unused"):
+    with open(path, "w") as f:
+        json.dump({"split": split, "data": data, "captions": {"ids": ids, "greedy": captions}}, f)
+
+
+def test_compare_evals_paired_bootstrap(tmp_path):
+    """tools/compare_evals.py: identical captions differ by 0 with a [0, 0] interval; a file that names the car
+    on every image is ahead on recall with an interval that excludes 0 and keeps counts per image; files
+    evaluated on other images, or without per-image captions, are refused."""
+    import compare_evals as ce
+    data = tmp_path / "scenes"
+    data.mkdir()
+    recs = [{"id": f"t{i}", "captions": ["x"], "relations": [],
+             "objects": [{"category": "dog", "count": 2, "colour": None, "source": "emoji"},
+                         {"category": "car", "count": 1, "colour": "red", "source": "tuxpaint"}]}
+            for i in range(40)]
+    (data / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    (data / "meta.json").write_text(json.dumps({"categories": CATS, "held_out": {"sources": {"car": "tuxpaint"}}}))
+    ids = [r["id"] for r in recs]
+    a_caps = ["two dogs" if i % 2 else "a dog" for i in range(40)]  # every dog named, half of them counted right
+    b_caps = [c + " and a red car" for c in a_caps]
+    _write_eval(tmp_path / "a.json", ids, a_caps, data=str(data))
+    _write_eval(tmp_path / "b.json", ids, b_caps, data=str(data))
+    same = ce.compare(str(tmp_path / "a.json"), str(tmp_path / "a.json"), resamples=200)["metrics"]
+    assert same["object_recall"]["diff"] == 0 and same["object_recall"]["ci95"] == [0.0, 0.0]
+    res = ce.compare(str(tmp_path / "a.json"), str(tmp_path / "b.json"), resamples=200)["metrics"]
+    assert res["object_recall"]["a"] == pytest.approx(0.5) and res["object_recall"]["b"] == pytest.approx(1.0)
+    assert res["object_recall"]["ci95"] == pytest.approx([0.5, 0.5])  # the same gain on every image
+    assert res["count_accuracy"]["a"] == pytest.approx(0.25) and res["count_accuracy"]["b"] == pytest.approx(0.75)
+    assert res["object_recall_held_out_sources"]["diff"] == pytest.approx(1.0)
+    assert res["colour_accuracy"]["b"] == pytest.approx(1.0)
+    # a gain on only some images: the interval is wide but above 0
+    mixed = [c + (" and a car" if i < 10 else "") for i, c in enumerate(a_caps)]
+    _write_eval(tmp_path / "m.json", ids, mixed, data=str(data))
+    lo, hi = ce.compare(str(tmp_path / "a.json"), str(tmp_path / "m.json"), resamples=500)["metrics"][
+        "object_recall"]["ci95"]
+    assert 0 < lo < 0.125 < hi
+    _write_eval(tmp_path / "other.json", ids[::-1], a_caps, data=str(data))
+    with pytest.raises(ValueError, match="same images"):
+        ce.compare(str(tmp_path / "a.json"), str(tmp_path / "other.json"))
+    (tmp_path / "old.json").write_text(json.dumps({"split": "test", "data": str(data)}))
+    with pytest.raises(ValueError, match="per-image greedy captions"):
+        ce.compare(str(tmp_path / "a.json"), str(tmp_path / "old.json"))

@@ -116,6 +116,14 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     text = json.dumps(scores)
     for key in ("bleu4", "object_recall", "count_accuracy", "colour_accuracy"):
         assert key in text
+    # every image's caption, for tools/compare_evals.py; the file compared with itself differs by nothing
+    n_test = sum(1 for line in open(data / "test.jsonl") if line.strip())
+    assert len(scores["captions"]["ids"]) == n_test == len(scores["captions"]["greedy"])
+    assert len(scores["captions"]["beam2"]) == n_test
+    proc = subprocess.run([sys.executable, os.path.join(TOOLS, "compare_evals.py"), str(result), str(result),
+                           "--decode", "beam2", "--resamples", "100"], cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and "object_recall" in proc.stdout and "+0.0" in proc.stdout, proc.stderr
 
 
 @pytest.mark.parametrize("flag", [["--deepen", "3"], ["--widen", "16,48,96,160,192"], ["--densify", "3"]])
