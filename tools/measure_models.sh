@@ -10,7 +10,9 @@
 #
 # What it runs (each command is also named in the docs next to the figure it gives):
 #   accuracy   tools/evaluate.py F --data $DATA --split test --beam 3 (all four files),
-#              --data $CHECK --split test (all four) and --data $DATA --split val (the two FP32 files)
+#              --data $CHECK --split test (all four) and --data $DATA --split val (the two FP32 files);
+#              the pruned-vs-original and INT8-vs-FP32 recall gaps with their 95% paired bootstrap
+#              intervals (tools/compare_evals.py) in summary.md
 #   agreement  EDGECAP_NATIVE_STEP=0 / 1 build/edgecap caption --model F --precision int8 --beam B on the
 #              1,000 test images, B = 1 and 3: how many captions the native INT8 step and the file's own
 #              TorchScript step agree on
@@ -125,16 +127,29 @@ for n in names:
             sh = f"{pct(seen)} / {pct(held)}" if held is not None and seen is not None else ""
             lines.append(f"| {n} | {split} | {r['images']} | {decode} | {pct(g['object_recall'])} | {pct(g['count_accuracy'])} | "
                          f"{pct(g['colour_accuracy'])} | {g['bleu4']:.3f} | {sh} |")
-lines += ["", "Greedy recall differences in points (targets: pruned within 3 of the original, INT8 within 2 of its FP32):", ""]
+sys.path.insert(0, "tools")
+from compare_evals import compare
+def interval(a, b):
+    """the 95% paired bootstrap interval of the recall difference (tools/compare_evals.py), as text"""
+    try:
+        lo, hi = compare(os.path.join(out, "eval", a + ".json"), os.path.join(out, "eval", b + ".json"))[
+            "metrics"]["object_recall"]["ci95"]
+    except (ValueError, KeyError) as exc:  # JSON from an evaluate.py that kept no per-image captions
+        return f" (no paired interval: {exc})"
+    return f" (95% paired interval {100 * lo:+.1f} to {100 * hi:+.1f})"
+lines += ["", "Greedy recall differences in points (targets: pruned within 3 of the original, INT8 within 2 of its FP32),",
+          "with the 95% paired bootstrap interval over the split's scenes (tools/compare_evals.py):", ""]
 for split in ("test", "check", "val"):
     o, p = load(f"original_{split}"), load(f"pruned_{split}")
     if o and p:
-        lines.append(f"- {split}: pruned - original = {100 * (p['greedy']['object_recall'] - o['greedy']['object_recall']):+.1f}")
+        lines.append(f"- {split}: pruned - original = {100 * (p['greedy']['object_recall'] - o['greedy']['object_recall']):+.1f}"
+                     + interval(f"original_{split}", f"pruned_{split}"))
     for base in ("original", "pruned"):
         f, q = load(f"{base}_{split}"), load(f"{base}.int8_{split}")
         if f and q:
             lines.append(f"- {split}: {base} INT8 - FP32 = "
-                         f"{100 * (q['greedy']['object_recall'] - f['greedy']['object_recall']):+.1f}")
+                         f"{100 * (q['greedy']['object_recall'] - f['greedy']['object_recall']):+.1f}"
+                         + interval(f"{base}_{split}", f"{base}.int8_{split}"))
 lines += ["", "Native INT8 step vs the file's TorchScript step (captions identical, of the test images):", ""]
 for n in ("original", "pruned"):
     for beam in (1, 3):
