@@ -134,7 +134,7 @@ def interval(a, b):
     try:
         lo, hi = compare(os.path.join(out, "eval", a + ".json"), os.path.join(out, "eval", b + ".json"))[
             "metrics"]["object_recall"]["ci95"]
-    except (ValueError, KeyError) as exc:  # JSON from an evaluate.py that kept no per-image captions
+    except (ValueError, KeyError, OSError) as exc:  # no per-image captions, or the scene set is not here
         return f" (no paired interval: {exc})"
     return f" (95% paired interval {100 * lo:+.1f} to {100 * hi:+.1f})"
 lines += ["", "Greedy recall differences in points (targets: pruned within 3 of the original, INT8 within 2 of its FP32),",
