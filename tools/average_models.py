@@ -24,9 +24,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import load_scripted  # noqa: E402
-from edgecap_model import fold_batchnorm, unfold_batchnorm  # noqa: E402
-from export import ExportMismatch, calibration_images, verify  # noqa: E402
-from recover_checkpoint import TOLERANCE, sha256, write_checkpoint  # noqa: E402
+from export import ExportMismatch, calibration_images  # noqa: E402
+from recover_checkpoint import TOLERANCE, sha256, unfold_checked, write_checkpoint  # noqa: E402
 from reference_pipeline import load_eager  # noqa: E402
 
 
@@ -55,10 +54,7 @@ def average(paths: list, weights: list, images: torch.Tensor) -> dict:
            for k in states[0]}
     soup = models[0]
     soup.load_state_dict(avg, strict=True)
-    model = unfold_batchnorm(soup, images)
-    verify(model, soup, images[:8], TOLERANCE, "averaged model, BatchNorm unfolded")
-    verify(fold_batchnorm(unfold_batchnorm(soup, images)), soup, images[:8], TOLERANCE,
-           "averaged model, folded again")
+    model = unfold_checked(soup, soup, images, "averaged model, BatchNorm unfolded")
     meta = metas[0]
     training = {"averaged_from": [{"path": os.path.relpath(p), "sha256": sha256(p), "weight": w,
                                    "training": m.get("training")}

@@ -39,17 +39,24 @@ def sha256(path: str) -> str:
     return h.hexdigest()
 
 
+def unfold_checked(folded, reference, images: torch.Tensor, what: str):
+    """unfold_batchnorm(folded, images), checked against `reference` (a module that computes what `folded`
+    does) to TOLERANCE; the check runs on a folded-again copy too, so a checkpoint that exports differently
+    is caught as well. Raises ExportMismatch."""
+    model = unfold_batchnorm(folded, images)
+    verify(model, reference, images[:8], TOLERANCE, what)
+    verify(fold_batchnorm(unfold_batchnorm(folded, images)), reference, images[:8], TOLERANCE,
+           f"{what}, folded again")
+    return model
+
+
 def recover(model_path: str, images: torch.Tensor) -> dict:
     """The checkpoint dict of `model_path` (an FP32 edgecap TorchScript file), verified against the file."""
     scripted, meta = load_scripted(model_path)
     if meta.get("precision", "fp32") != "fp32":
         raise ValueError(f"{model_path}: precision {meta.get('precision')}; recover from the FP32 file")
     folded, _ = load_eager(model_path, meta)
-    model = unfold_batchnorm(folded, images)
-    # the check runs on a folded copy too, so a checkpoint that exports differently is caught as well
-    verify(model, scripted, images[:8], TOLERANCE, f"{model_path}: recovered model")
-    verify(fold_batchnorm(unfold_batchnorm(folded, images)), scripted, images[:8], TOLERANCE,
-           f"{model_path}: recovered model, folded again")
+    model = unfold_checked(folded, scripted, images, f"{model_path}: recovered model")
     training = dict(meta.get("training") or {})
     return {"model": model.state_dict(), "config": model.cfg.to_dict(), "vocab": list(meta["vocab"]),
             "epoch": training.get("epochs"), "variant": meta.get("variant"),
