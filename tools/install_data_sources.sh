@@ -59,6 +59,8 @@ fetch_npm() {  # package@version  target-folder  paths-inside-package...
 }
 fetch_npm emoji-datasource-twitter@16.0.0 twemoji emoji.json LICENSE README.md img/twitter/64
 fetch_npm fluentui-emoji@1.3.0 fluentui-emoji icons/modern icons/flat LICENSE README.md
+# the same emoji in Fluent's 3-D style (train-only source fluent-3d; MIT, stated in package.json)
+fetch_npm @lobehub/fluent-emoji-3d@1.1.0 fluent-emoji-3d assets README.md package.json
 
 # The 0 A.D. animal portraits (the train-only `0ad` source; optional: the generator skips a missing
 # source).  0ad-data is a 1.4 GB package of which the generator reads 15 small pictures, so it is

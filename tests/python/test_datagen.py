@@ -357,7 +357,7 @@ def test_train_only_sources_never_reach_val_or_test(gen):
     plain = splits.build_plans(sp)
     extra = splits.build_plans(sp, ("openclipart",))
     train_only = {src for refs in sources.TRAIN_ONLY_SOURCES.values() for src, _ in refs}
-    assert train_only == {"openclipart", "gcompris", "scratch", "art4apps", "0ad"}
+    assert train_only == {"openclipart", "gcompris", "scratch", "art4apps", "0ad", "fluent-3d"}
     for plans in (plain, extra):
         for split in ("val", "test"):
             assert not any(s in train_only for srcs in plans[split].sprites.values() for s in srcs), split
@@ -375,12 +375,16 @@ def test_train_only_sources_never_reach_val_or_test(gen):
         splits.build_plans(sp, ("nosuchsource",))
 
 
-@pytest.mark.parametrize("table,loader,where,min_side,opaque", [
-    ("GCOMPRIS_SOURCES", "load_gcompris", "GCOMPRIS_RCC_DIR", 6, 0.0),
-    ("SCRATCH_SOURCES", "load_scratch", "SCRATCH_DIR", 20, 0.1),
-    ("ART4APPS_SOURCES", "load_art4apps", "ART4APPS_DIR", 20, 0.2),
-    ("ZEROAD_SOURCES", "load_zeroad", "ZEROAD_DIR", 60, 0.2)])
-def test_every_curated_train_only_picture_loads_as_a_cutout(table, loader, where, min_side, opaque):
+# clear: the share of transparent pixels a picture must exceed (the Fluent 3-D books, phone, keyboard and
+# shirt are rounded boxes that fill 96-99.8% of their crop; every 3-D emoji has its own transparency, so
+# only its corners are checked for)
+@pytest.mark.parametrize("table,loader,where,min_side,opaque,clear", [
+    ("GCOMPRIS_SOURCES", "load_gcompris", "GCOMPRIS_RCC_DIR", 6, 0.0, 0.05),
+    ("SCRATCH_SOURCES", "load_scratch", "SCRATCH_DIR", 20, 0.1, 0.05),
+    ("ART4APPS_SOURCES", "load_art4apps", "ART4APPS_DIR", 20, 0.2, 0.05),
+    ("ZEROAD_SOURCES", "load_zeroad", "ZEROAD_DIR", 60, 0.2, 0.05),
+    ("FLUENT3D_SOURCES", "load_fluent3d", "FLUENT3D_DIR", 20, 0.2, 0.0)])
+def test_every_curated_train_only_picture_loads_as_a_cutout(table, loader, where, min_side, opaque, clear):
     if not os.path.exists(getattr(sources, where)):
         pytest.skip(f"{getattr(sources, where)} not installed (tools/install_data_sources.sh)")
     seen = set()
@@ -394,7 +398,7 @@ def test_every_curated_train_only_picture_loads_as_a_cutout(table, loader, where
             alpha = np.asarray(img)[:, :, 3]
             # a cut-out, not a picture with its background: a good share of it is transparent, and
             # (where the source is not a line drawing) a good share opaque
-            assert (alpha < 25).mean() > 0.05, (ref, (alpha < 25).mean())
+            assert (alpha < 25).mean() > clear, (ref, (alpha < 25).mean())
             assert (alpha > 230).mean() > opaque, (ref, (alpha > 230).mean())
 
 
@@ -406,7 +410,8 @@ def test_a_missing_scratch_costume_is_none():
     ("gcompris", "GCOMPRIS_SOURCES", "GCOMPRIS_RCC_DIR"),
     ("scratch", "SCRATCH_SOURCES", "SCRATCH_DIR"),
     ("art4apps", "ART4APPS_SOURCES", "ART4APPS_DIR"),
-    ("0ad", "ZEROAD_SOURCES", "ZEROAD_DIR")])
+    ("0ad", "ZEROAD_SOURCES", "ZEROAD_DIR"),
+    ("fluent-3d", "FLUENT3D_SOURCES", "FLUENT3D_DIR")])
 def test_a_curated_train_only_source_adds_to_the_categories_own_sources(source, table, where):
     import splits
     assert not any(src == source for refs in sources.CATEGORY_SOURCES.values() for src, _ in refs)
@@ -426,6 +431,29 @@ def test_a_curated_train_only_source_adds_to_the_categories_own_sources(source, 
 def test_a_missing_0ad_portrait_is_none(tmp_path, monkeypatch):
     monkeypatch.setattr(sources, "ZEROAD_DIR", str(tmp_path))
     assert sources.load_zeroad("fauna_sheep#0.03,0.03,0.97,0.97") is None
+
+
+def test_fluent_3d_leaves_out_the_categories_whose_held_out_source_is_a_fluent_style():
+    # the 3-D render is the same artist's design as the Fluent picture the test split holds out
+    import splits
+    fluent_held = {c for c, s in splits.HELD_OUT_SOURCES.items() if s in (sources.FL, sources.FF)}
+    assert sources.FLUENT3D_SKIP == fluent_held
+    assert not fluent_held & set(sources.FLUENT3D_SOURCES)
+    # every other curated emoji gets its 3-D render, and nothing else does
+    for cat, refs in sources.CATEGORY_SOURCES.items():
+        emoji = [ref for src, ref in refs if src == sources.E and ref not in sources.FLUENT3D_LEFT_OUT]
+        if cat not in fluent_held:
+            assert [ref for _, ref in sources.FLUENT3D_SOURCES.get(cat, [])] == emoji, cat
+    assert {"cat", "laptop", "dog", "horse", "sheep"} <= set(sources.FLUENT3D_SOURCES)
+
+
+def test_a_missing_fluent_3d_picture_is_none(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "FLUENT3D_DIR", str(tmp_path))
+    assert sources.load_fluent3d("\U0001F408") is None
+    # the file name is the code points in hex, found with or without the variation selector
+    Image.new("RGBA", (40, 30), (200, 100, 50, 255)).save(tmp_path / "2708-fe0f.webp")
+    assert sources.load_fluent3d("\u2708") is not None
+    assert sources.load_fluent3d("\u2708\uFE0F").size == (40, 30)
 
 
 def test_the_0ad_source_takes_no_lookalike_animals():

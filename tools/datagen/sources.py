@@ -48,6 +48,14 @@ model a lie.  Sources (see samples/README.md for licences):
                portraits into data/0ad/.  The only training renders of a
                sheep, a dog and a horse in 3-D, whose Tux Paint photos the
                test split holds out.
+- ``fluent-3d`` Microsoft Fluent emoji in their 3-D style (npm
+               @lobehub/fluent-emoji-3d, MIT; 256 px renders), TRAIN ONLY
+               (--extra-sources fluent-3d): the 3-D render of every curated
+               emoji (``FLUENT3D_SOURCES``), except for the five categories whose
+               held-out test source is a Fluent style (the 3-D render is the
+               same artist's design).  Soft, shaded 3-D renders of every
+               category, among them the first 3-D cat and laptop training
+               sees (the Sweet Home 3D cat and laptop are held out for test).
 
 Categories and their sources (``CATEGORY_SOURCES`` is the authority; "4 emoji
 styles" = emoji + twemoji + fluent + fluent-flat of the same curated emoji):
@@ -103,6 +111,7 @@ SCRATCH_DIR = "/usr/share/scratch/Media/Costumes"
 ART4APPS_DIR = "/usr/share/games/pysiogame/res/images/art4apps"
 # the 0 A.D. animal portraits (DDS), unpacked by tools/install_data_sources.sh
 ZEROAD_DIR = os.environ.get("EDGECAP_0AD_DIR", os.path.join(_REPO, "data", "0ad", "portraits"))
+FLUENT3D_DIR = os.path.join(NPM_DIR, "fluent-emoji-3d", "assets")
 
 # Sprites are stored with this longest side (pixels); scenes scale them down.
 SPRITE_MAX = 112
@@ -123,8 +132,10 @@ GC = "gcompris"       # train-only extra source (TRAIN_ONLY_SOURCES)
 SC = "scratch"        # train-only extra source (TRAIN_ONLY_SOURCES)
 A4 = "art4apps"       # train-only extra source (TRAIN_ONLY_SOURCES)
 ZA = "0ad"            # train-only extra source (TRAIN_ONLY_SOURCES)
+F3 = "fluent-3d"      # train-only extra source (TRAIN_ONLY_SOURCES); a family of its own
 SOURCE_FAMILY = {E: "emoji", TW: "emoji", FL: "emoji", FF: "emoji", T: "tuxpaint", S: "sh3d",
-                 OC: "openclipart", GC: "gcompris", SC: "scratch", A4: "art4apps", ZA: "0ad"}
+                 OC: "openclipart", GC: "gcompris", SC: "scratch", A4: "art4apps", ZA: "0ad",
+                 F3: "fluent-3d"}
 
 # category -> list of (source, reference).  emoji: the code point sequence;
 # tuxpaint: path under /usr/share/tuxpaint/stamps; sh3d: exact item name
@@ -505,7 +516,17 @@ ZEROAD_SOURCES: dict[str, list[tuple[str, str]]] = {
     "elephant": [(ZA, "fauna_elephant_african_bush_1" + _ZB), (ZA, "fauna_elephant_asian_2" + _ZB)],
     "bird": [(ZA, "fauna_chicken" + _ZB), (ZA, "fauna_partridge_chukar" + _ZB)],
 }
-for _table in (GCOMPRIS_SOURCES, SCRATCH_SOURCES, ART4APPS_SOURCES, ZEROAD_SOURCES):
+# Fluent 3-D: the 3-D render of each curated emoji, except where a Fluent style is the category's held-out
+# test source (splits.HELD_OUT_SOURCES; a test checks that this set matches it): the 3-D render is the
+# same design, so training on it would show the held-out picture in another medium.
+# Left out after a look at the contact sheet: the tennis ball, which the 3-D style draws with its racket.
+FLUENT3D_SKIP = frozenset({"bird", "elephant", "pizza", "donut", "toothbrush"})
+FLUENT3D_LEFT_OUT = frozenset({"\U0001F3BE"})
+FLUENT3D_SOURCES: dict[str, list[tuple[str, str]]] = {
+    cat: [(F3, ref) for src, ref in refs if src == E and ref not in FLUENT3D_LEFT_OUT]
+    for cat, refs in CATEGORY_SOURCES.items()
+    if cat not in FLUENT3D_SKIP and any(src == E for src, _ in refs)}
+for _table in (GCOMPRIS_SOURCES, SCRATCH_SOURCES, ART4APPS_SOURCES, ZEROAD_SOURCES, FLUENT3D_SOURCES):
     for _cat, _refs in _table.items():
         TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
 
@@ -700,6 +721,18 @@ def load_zeroad(ref: str) -> Image.Image | None:
     return _crop_and_fit(grabcut_cutout(img, tuple(float(v) for v in box.split(","))))
 
 
+def load_fluent3d(seq: str) -> Image.Image | None:
+    """seq: the emoji's code points; the package names its files by them in hex ("1f408.webp"), with
+    or without the variation selector U+FE0F."""
+    base = "-".join(f"{ord(c):x}" for c in seq)
+    bare = "-".join(f"{ord(c):x}" for c in seq.replace("\uFE0F", ""))
+    for name in dict.fromkeys((base, bare, bare + "-fe0f")):
+        path = os.path.join(FLUENT3D_DIR, name + ".webp")
+        if os.path.exists(path):
+            return _crop_and_fit(Image.open(path))
+    return None
+
+
 def load_fluent(seq: str, style: str) -> Image.Image | None:
     name = emoji_name(seq)
     if name is None:
@@ -791,7 +824,7 @@ def _source_fingerprint() -> str:
     # the GCompris photos need OpenCV: installing it later must not leave a cache without them
     h.update(f"cv2:{importlib.util.find_spec('cv2') is not None};".encode())
     paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, OPENCLIPART_DIR, GCOMPRIS_RCC_DIR, SCRATCH_DIR, ART4APPS_DIR,
-             ZEROAD_DIR,
+             ZEROAD_DIR, FLUENT3D_DIR,
              os.path.join(TWEMOJI_DIR, "emoji.json"),
              os.path.join(FLUENT_DIR, "modern"), os.path.join(FLUENT_DIR, "flat")]
     if os.path.isdir(SH3D_DIR):
@@ -861,6 +894,8 @@ def _load_sprites_uncached(categories=None, verbose: bool = False) -> dict[str, 
                     imgs = [(ref, load_art4apps(ref))]
                 elif source == ZA:
                     imgs = [(ref, load_zeroad(ref))]
+                elif source == F3:
+                    imgs = [(ref, load_fluent3d(ref))]
                 else:
                     raise ValueError(source)
             except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired, RccError) as exc:
