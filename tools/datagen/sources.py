@@ -53,9 +53,9 @@ model a lie.  Sources (see samples/README.md for licences):
                (--extra-sources fluent-3d): the 3-D render of every curated
                emoji (``FLUENT3D_SOURCES``), except for the five categories whose
                held-out test source is a Fluent style (the 3-D render is the
-               same artist's design).  Soft, shaded 3-D renders of every
-               category, among them the first 3-D cat and laptop training
-               sees (the Sweet Home 3D cat and laptop are held out for test).
+               same artist's design) and the tennis ball.  Soft, shaded 3-D
+               renders of 53 categories, among them the first 3-D cat and
+               laptop training sees (the Sweet Home 3D ones are held out).
 
 Categories and their sources (``CATEGORY_SOURCES`` is the authority; "4 emoji
 styles" = emoji + twemoji + fluent + fluent-flat of the same curated emoji):
