@@ -56,6 +56,13 @@ model a lie.  Sources (see samples/README.md for licences):
                same artist's design) and the tennis ball.  Soft, shaded 3-D
                renders of 53 categories, among them the first 3-D cat and
                laptop training sees (the Sweet Home 3D ones are held out).
+- ``render-3d`` shaded renders made here (render3d.py), TRAIN ONLY
+               (--extra-sources render-3d): 24 of glmark2's cat mesh (apt
+               glmark2-data, GPL-3+; a cat lying down) in seeded coats, views
+               and lights, and 24 of a parametric laptop (``RENDER3D_SOURCES``):
+               realistic, textured-looking 3-D renders of the two categories whose
+               held-out test source is Sweet Home 3D's renders, and which no other
+               training source draws that way.
 
 Categories and their sources (``CATEGORY_SOURCES`` is the authority; "4 emoji
 styles" = emoji + twemoji + fluent + fluent-flat of the same curated emoji):
@@ -112,6 +119,7 @@ ART4APPS_DIR = "/usr/share/games/pysiogame/res/images/art4apps"
 # the 0 A.D. animal portraits (DDS), unpacked by tools/install_data_sources.sh
 ZEROAD_DIR = os.environ.get("EDGECAP_0AD_DIR", os.path.join(_REPO, "data", "0ad", "portraits"))
 FLUENT3D_DIR = os.path.join(NPM_DIR, "fluent-emoji-3d", "assets")
+GLMARK2_DIR = "/usr/share/glmark2/models"
 
 # Sprites are stored with this longest side (pixels); scenes scale them down.
 SPRITE_MAX = 112
@@ -133,9 +141,10 @@ SC = "scratch"        # train-only extra source (TRAIN_ONLY_SOURCES)
 A4 = "art4apps"       # train-only extra source (TRAIN_ONLY_SOURCES)
 ZA = "0ad"            # train-only extra source (TRAIN_ONLY_SOURCES)
 F3 = "fluent-3d"      # train-only extra source (TRAIN_ONLY_SOURCES); a family of its own
+R3 = "render-3d"      # train-only extra source (TRAIN_ONLY_SOURCES); a family of its own
 SOURCE_FAMILY = {E: "emoji", TW: "emoji", FL: "emoji", FF: "emoji", T: "tuxpaint", S: "sh3d",
                  OC: "openclipart", GC: "gcompris", SC: "scratch", A4: "art4apps", ZA: "0ad",
-                 F3: "fluent-3d"}
+                 F3: "fluent-3d", R3: "render-3d"}
 
 # category -> list of (source, reference).  emoji: the code point sequence;
 # tuxpaint: path under /usr/share/tuxpaint/stamps; sh3d: exact item name
@@ -526,7 +535,11 @@ FLUENT3D_SOURCES: dict[str, list[tuple[str, str]]] = {
     cat: [(F3, ref) for src, ref in refs if src == E and ref not in FLUENT3D_LEFT_OUT]
     for cat, refs in CATEGORY_SOURCES.items()
     if cat not in FLUENT3D_SKIP and any(src == E for src, _ in refs)}
-for _table in (GCOMPRIS_SOURCES, SCRATCH_SOURCES, ART4APPS_SOURCES, ZEROAD_SOURCES, FLUENT3D_SOURCES):
+# render-3d: "<model>/<n>", the n-th seeded render (render3d.render); 24 each
+RENDER3D_SOURCES: dict[str, list[tuple[str, str]]] = {
+    cat: [(R3, f"{cat}/{i}") for i in range(24)] for cat in ("cat", "laptop")}
+for _table in (GCOMPRIS_SOURCES, SCRATCH_SOURCES, ART4APPS_SOURCES, ZEROAD_SOURCES, FLUENT3D_SOURCES,
+               RENDER3D_SOURCES):
     for _cat, _refs in _table.items():
         TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
 
@@ -733,6 +746,16 @@ def load_fluent3d(seq: str) -> Image.Image | None:
     return None
 
 
+def load_render3d(ref: str) -> Image.Image | None:
+    """ref: "<model>/<n>" (render3d.render); None where the mesh is not installed."""
+    import render3d
+    try:
+        img = render3d.render(ref, size=SPRITE_MAX, models_dir=GLMARK2_DIR)
+    except ValueError as exc:  # a mesh file that is not what it should be: skipped like a missing one
+        raise OSError(str(exc)) from exc
+    return None if img is None else _crop_and_fit(img)
+
+
 def load_fluent(seq: str, style: str) -> Image.Image | None:
     name = emoji_name(seq)
     if name is None:
@@ -816,15 +839,16 @@ def _source_fingerprint() -> str:
     """Changes when this module, the curated table or an installed source changes."""
     import hashlib
     h = hashlib.sha1()
-    with open(os.path.abspath(__file__), "rb") as f:
-        h.update(f.read())
+    for module in ("sources.py", "render3d.py"):
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), module), "rb") as f:
+            h.update(f.read())
     import importlib.util
     h.update(repr((SPRITE_CACHE_FORMAT, SPRITE_MAX, sorted(CATEGORY_SOURCES.items()),
                    sorted(TRAIN_ONLY_SOURCES.items()))).encode())
     # the GCompris photos need OpenCV: installing it later must not leave a cache without them
     h.update(f"cv2:{importlib.util.find_spec('cv2') is not None};".encode())
     paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, OPENCLIPART_DIR, GCOMPRIS_RCC_DIR, SCRATCH_DIR, ART4APPS_DIR,
-             ZEROAD_DIR, FLUENT3D_DIR,
+             ZEROAD_DIR, FLUENT3D_DIR, os.path.join(GLMARK2_DIR, "cat.3ds"),
              os.path.join(TWEMOJI_DIR, "emoji.json"),
              os.path.join(FLUENT_DIR, "modern"), os.path.join(FLUENT_DIR, "flat")]
     if os.path.isdir(SH3D_DIR):
@@ -896,6 +920,8 @@ def _load_sprites_uncached(categories=None, verbose: bool = False) -> dict[str, 
                     imgs = [(ref, load_zeroad(ref))]
                 elif source == F3:
                     imgs = [(ref, load_fluent3d(ref))]
+                elif source == R3:
+                    imgs = [(ref, load_render3d(ref))]
                 else:
                     raise ValueError(source)
             except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired, RccError) as exc:

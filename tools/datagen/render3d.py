@@ -1,0 +1,300 @@
+"""Shaded renders of 3-D meshes as sprite cut-outs (the train-only ``render-3d`` source).
+
+The held-out test split keeps the Sweet Home 3D cat and laptop, small textured 3-D renders, and training
+had no other render of either that looks like them.  This module makes such pictures from meshes that
+Debian ships and from one built here:
+
+- ``cat``: the cat mesh of glmark2's benchmark scenes (apt glmark2-data,
+  /usr/share/glmark2/models/cat.3ds, GPL-3+; a cat lying down), read by ``read_3ds``;
+- ``laptop``: a parametric laptop (``laptop_mesh``: base, keys, touchpad, a lid on its hinge, the screen).
+
+``render`` is a small z-buffer rasteriser in numpy: orthographic camera at a seeded yaw and elevation,
+Lambert + Blinn-Phong shading with a key light and an ambient term, smooth (per-vertex) normals for the
+animal meshes and flat ones for the laptop, colour from a seeded coat pattern (plain, patches, points,
+stripes) or per-part materials, 2x supersampling; the result is an RGBA picture whose alpha is the
+coverage.  Each reference ("cat/7") fixes the model and, through its CRC-32, every random choice, so the
+same reference always gives the same pixels.
+"""
+from __future__ import annotations
+
+import math
+import os
+import struct
+import zlib
+
+import numpy as np
+from PIL import Image
+
+GLMARK2_DIR = "/usr/share/glmark2/models"
+MESH_FILES = {"cat": "cat.3ds"}  # y up, as glmark2 draws it
+
+
+# ---- mesh input -----------------------------------------------------------------------------------
+def read_3ds(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices [N, 3] float32 and triangles [M, 3] int64 of every object in a 3D Studio file (chunks
+    0x4D4D main > 0x3D3D editor > 0x4000 object > 0x4100 triangle mesh > 0x4110 vertices, 0x4120 faces).
+    Raises ValueError for a file that is not one."""
+    with open(path, "rb") as f:
+        data = f.read()
+    verts_all, faces_all = [], []
+    offset = [0]
+
+    def walk(start: int, end: int) -> None:
+        pos = start
+        cur_verts = None
+        while pos + 6 <= end:
+            cid, length = struct.unpack_from("<HI", data, pos)
+            if length < 6 or pos + length > end:
+                raise ValueError(f"{path}: bad 3DS chunk 0x{cid:04x} at {pos}")
+            body = pos + 6
+            if cid in (0x4D4D, 0x3D3D, 0x4100):
+                walk(body, pos + length)
+            elif cid == 0x4000:  # object: a NUL-terminated name, then sub-chunks
+                name_end = data.index(b"\0", body)
+                walk(name_end + 1, pos + length)
+            elif cid == 0x4110:
+                (n,) = struct.unpack_from("<H", data, body)
+                cur_verts = np.frombuffer(data, "<f4", n * 3, body + 2).reshape(n, 3).astype(np.float32)
+                offset[0] = sum(len(v) for v in verts_all)
+                verts_all.append(cur_verts)
+            elif cid == 0x4120:
+                (n,) = struct.unpack_from("<H", data, body)
+                faces = np.frombuffer(data, "<u2", n * 4, body + 2).reshape(n, 4)[:, :3].astype(np.int64)
+                faces_all.append(faces + offset[0])
+            pos += length
+
+    if len(data) < 6 or struct.unpack_from("<H", data, 0)[0] != 0x4D4D:
+        raise ValueError(f"{path}: not a 3D Studio file")
+    walk(0, len(data))
+    if not verts_all or not faces_all:
+        raise ValueError(f"{path}: no triangle mesh")
+    verts, faces = np.concatenate(verts_all), np.concatenate(faces_all)
+    if faces.max() >= len(verts):
+        raise ValueError(f"{path}: face index out of range")
+    return verts, faces
+
+
+def _box(x0, x1, y0, y1, z0, z1) -> tuple[np.ndarray, np.ndarray]:
+    v = np.array([[x, y, z] for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)], np.float32)
+    # faces wound counter-clockwise seen from outside (vertex index = 4*ix + 2*iy + iz)
+    q = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    f = np.array([t for a, b, c, d in q for t in ((a, b, c), (a, c, d))], np.int64)
+    return v, f
+
+
+def laptop_mesh(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A laptop (y up, hinge along x at the back of the base): vertices, triangles and a part id per
+    triangle (0 body, 1 keys, 2 touchpad, 3 screen).  Width 1, depth ~0.68, the lid open 95-130 degrees."""
+    W, D = 1.0, rng.uniform(0.62, 0.72)
+    H = rng.uniform(0.03, 0.05)
+    T = rng.uniform(0.015, 0.03)
+    parts = []
+
+    def add(mesh, part, transform=None):
+        v, f = mesh
+        if transform is not None:
+            v = transform(v)
+        parts.append((v, f, np.full(len(f), part, np.int64)))
+
+    add(_box(-W / 2, W / 2, 0, H, 0, D), 0)
+    rows, cols = 5, 13
+    kx0, kx1 = -0.44 * W, 0.44 * W
+    kz0, kz1 = 0.10 * D, 0.52 * D  # keyboard at the back half (z grows toward the user)
+    kw, kd = (kx1 - kx0) / cols, (kz1 - kz0) / rows
+    for r in range(rows):
+        for c in range(cols):
+            x, z = kx0 + c * kw, kz0 + r * kd
+            add(_box(x + 0.12 * kw, x + 0.88 * kw, H, H + 0.006, z + 0.12 * kd, z + 0.88 * kd), 1)
+    add(_box(-0.16 * W, 0.16 * W, H, H + 0.002, 0.62 * D, 0.9 * D), 2)
+    # the lid, opened phi degrees from closed: from the hinge (z = 0, y = H) along (0, sin phi, cos phi);
+    # built in lid coordinates (x, u along the lid, t through its thickness away from the screen side)
+    phi = math.radians(rng.uniform(95, 130))
+    along = np.array([0, math.sin(phi), math.cos(phi)], np.float32)
+    outward = np.array([0, math.cos(phi), -math.sin(phi)], np.float32)
+
+    def hinge(v):
+        return (np.array([0, H, 0], np.float32) + v[:, :1] * np.array([1, 0, 0], np.float32)
+                + v[:, 1:2] * along + v[:, 2:3] * outward)
+
+    Dl = D * rng.uniform(0.92, 1.0)
+    add(_box(-W / 2, W / 2, 0, Dl, 0, T), 0, hinge)
+    border = rng.uniform(0.025, 0.06)
+    add(_box(-W / 2 + border, W / 2 - border, border * 0.8, Dl - border, -0.002, 0.0), 3, hinge)
+    v = np.concatenate([p[0] for p in parts])
+    offsets = np.cumsum([0] + [len(p[0]) for p in parts[:-1]])
+    f = np.concatenate([p[1] + o for p, o in zip(parts, offsets)])
+    ids = np.concatenate([p[2] for p in parts])
+    return v, f, ids
+
+
+# ---- rendering ------------------------------------------------------------------------------------
+def _rotation(yaw: float, pitch: float, roll: float = 0.0) -> np.ndarray:
+    cy, sy, cp, sp, cr, sr = (math.cos(yaw), math.sin(yaw), math.cos(pitch), math.sin(pitch),
+                              math.cos(roll), math.sin(roll))
+    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    rx = np.array([[1, 0, 0], [0, cp, -sp], [0, sp, cp]])
+    rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
+    return (rz @ rx @ ry).astype(np.float32)
+
+
+def vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    n = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(n, f[:, k], fn)
+    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+
+
+def rasterise(xy: np.ndarray, z: np.ndarray, f: np.ndarray, size: int):
+    """Z-buffer: for each pixel of a size x size image, the nearest triangle (-1: none) and its
+    barycentric weights.  xy: screen coordinates in pixels; smaller z is nearer."""
+    zbuf = np.full((size, size), np.inf, np.float32)
+    tri = np.full((size, size), -1, np.int64)
+    bary = np.zeros((size, size, 3), np.float32)
+    for t, (a, b, c) in enumerate(f):
+        (x0, y0), (x1, y1), (x2, y2) = xy[a], xy[b], xy[c]
+        den = (y1 - y2) * (x0 - x2) + (x2 - x1) * (y0 - y2)
+        if abs(den) < 1e-9:
+            continue
+        xa, xb = max(int(math.floor(min(x0, x1, x2))), 0), min(int(math.ceil(max(x0, x1, x2))), size - 1)
+        ya, yb = max(int(math.floor(min(y0, y1, y2))), 0), min(int(math.ceil(max(y0, y1, y2))), size - 1)
+        if xa > xb or ya > yb:
+            continue
+        px, py = np.meshgrid(np.arange(xa, xb + 1) + 0.5, np.arange(ya, yb + 1) + 0.5)
+        w0 = ((y1 - y2) * (px - x2) + (x2 - x1) * (py - y2)) / den
+        w1 = ((y2 - y0) * (px - x2) + (x0 - x2) * (py - y2)) / den
+        w2 = 1.0 - w0 - w1
+        inside = (w0 >= 0) & (w1 >= 0) & (w2 >= 0)
+        if not inside.any():
+            continue
+        depth = w0 * z[a] + w1 * z[b] + w2 * z[c]
+        zb = zbuf[ya:yb + 1, xa:xb + 1]
+        win = inside & (depth < zb)
+        zb[win] = depth[win]
+        tri[ya:yb + 1, xa:xb + 1][win] = t
+        bary[ya:yb + 1, xa:xb + 1][win] = np.stack([w0, w1, w2], -1)[win]
+    return tri, bary
+
+
+def _shade(normal: np.ndarray, albedo: np.ndarray, light: np.ndarray, gloss: np.ndarray,
+           shininess: float, ambient: float) -> np.ndarray:
+    view = np.array([0, 0, 1], np.float32)  # toward the viewer
+    ndl = np.clip((normal * light).sum(-1, keepdims=True), 0, None)
+    half = light + view
+    half /= np.linalg.norm(half)
+    spec = np.clip((normal * half).sum(-1, keepdims=True), 0, None) ** shininess
+    return albedo * (ambient + (1 - ambient) * ndl) + gloss[..., None] * spec
+
+
+# ---- colours --------------------------------------------------------------------------------------
+COATS = {  # base colour, second colour (patches, points, stripes)
+    "white": ((236, 232, 224), (40, 36, 34)),
+    "black": ((34, 32, 32), (60, 56, 52)),
+    "gray": ((128, 126, 124), (70, 68, 68)),
+    "orange": ((214, 128, 52), (150, 72, 24)),
+    "cream": ((226, 206, 170), (120, 84, 60)),
+    "brown": ((122, 78, 46), (60, 38, 24)),
+}
+
+
+def _coat(v: np.ndarray, rng: np.random.Generator, kind: str) -> np.ndarray:
+    """Per-vertex colour [N, 3] in 0-1 for an animal mesh: a plain coat, patches (smooth random field
+    over the mesh), points (darker toward the extremities, as a Siamese cat) or stripes (a tabby)."""
+    names = list(COATS)
+    base, second = (np.array(c, np.float32) / 255 for c in COATS[names[rng.integers(len(names))]])
+    centre = v.mean(0)
+    scale = np.abs(v - centre).max()
+    p = (v - centre) / scale
+    if kind == "plain":
+        field = np.zeros(len(v), np.float32)
+    elif kind == "patches":
+        w = rng.normal(size=(6, 3)) * 3.0
+        ph = rng.uniform(0, 2 * np.pi, 6)
+        field = (np.sin(p @ w.T + ph).sum(1) > rng.uniform(0.8, 1.6)).astype(np.float32)
+        second = np.array(COATS["black"][0] if base.mean() > 0.5 else COATS["white"][0], np.float32) / 255
+    elif kind == "points":
+        d = np.linalg.norm(p, axis=1)
+        field = np.clip((d - 0.45) / 0.4, 0, 1)
+        base = np.array((222, 208, 184), np.float32) / 255
+        second = np.array((62, 44, 34), np.float32) / 255
+    else:  # stripes
+        axis = p[:, 0] if rng.random() < 0.5 else p[:, 2]
+        field = 0.8 * (np.sin(axis * rng.uniform(18, 30) + p[:, 1] * 4) > 0.3)
+    return base[None] * (1 - field[:, None]) + second[None] * field[:, None]
+
+
+LAPTOP_BODIES = {"silver": (192, 194, 198), "gray": (96, 98, 104), "black": (36, 36, 40),
+                 "white": (236, 236, 236), "blue": (52, 80, 140), "red": (150, 36, 40)}
+
+
+def render(ref: str, size: int = 112, models_dir: str = GLMARK2_DIR) -> Image.Image | None:
+    """The picture for one reference "<model>/<n>" (model: cat or laptop); None if the mesh is
+    not installed.  Everything random comes from the CRC-32 of ref."""
+    model, _, _ = ref.partition("/")
+    rng = np.random.default_rng(zlib.crc32(ref.encode()))
+    ss = 2 * size  # supersampled
+    if model == "laptop":
+        v, f, part = laptop_mesh(rng)
+        body = np.array(LAPTOP_BODIES[list(LAPTOP_BODIES)[rng.integers(len(LAPTOP_BODIES))]], np.float32) / 255
+        keys = body * 0.35 if body.mean() > 0.3 else np.array((20, 20, 22), np.float32) / 255
+        screen = np.array((18, 20, 26), np.float32) / 255 * rng.uniform(0.8, 1.6)
+        mats = np.stack([body, keys, body * 0.92, screen])
+        gloss_mat = np.array([0.25, 0.05, 0.1, 0.6], np.float32)
+        yaw = rng.uniform(-0.9, 0.9)
+        pitch = rng.uniform(0.35, 0.8)
+        smooth = False
+    elif model in MESH_FILES:
+        path = os.path.join(models_dir, MESH_FILES[model])
+        if not os.path.exists(path):
+            return None
+        v, f = read_3ds(path)
+        kinds = ["plain", "patches", "points", "stripes"]
+        colour = _coat(v, rng, kinds[rng.integers(len(kinds))])
+        yaw = rng.uniform(0, 2 * math.pi)
+        pitch = rng.uniform(0.05, 0.5)
+        smooth = True
+    else:
+        raise ValueError(f"render3d: unknown model {model!r}")
+    rot = _rotation(yaw, pitch, rng.uniform(-0.08, 0.08))
+    centre = (v.max(0) + v.min(0)) / 2
+    cam = (v - centre) @ rot.T  # camera frame: x right, y up, z toward the viewer
+    # fit: the longest projected side spans 90% of the frame
+    lo, hi = cam[:, :2].min(0), cam[:, :2].max(0)
+    s = 0.9 * ss / (hi - lo).max()
+    xy = (cam[:, :2] - (lo + hi) / 2) * s + ss / 2
+    xy[:, 1] = ss - xy[:, 1]  # image rows grow downward
+    tri, bary = rasterise(xy, -cam[:, 2], f, ss)
+    covered = tri >= 0
+    if not covered.any():
+        return None
+    t, w = tri[covered], bary[covered]
+    if smooth:
+        nrm = (vertex_normals(cam, f)[f[t]] * w[..., None]).sum(1)
+        alb = (colour[f[t]] * w[..., None]).sum(1)
+        gloss = np.full(len(t), 0.12, np.float32)
+        shininess = 12.0
+    else:
+        fn = np.cross(cam[f[:, 1]] - cam[f[:, 0]], cam[f[:, 2]] - cam[f[:, 0]])
+        nrm = fn[t]
+        alb = mats[part[t]]
+        gloss = gloss_mat[part[t]]
+        shininess = 30.0
+    nrm = nrm / np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
+    if smooth:
+        if nrm[:, 2].mean() < 0:  # a mesh wound inside out: its normals point in
+            nrm = -nrm
+    else:
+        nrm = np.where(nrm[:, 2:3] < 0, -nrm, nrm)  # a visible flat face faces the viewer
+    # the key light comes from above and in front, left or right
+    light = np.array([rng.uniform(-0.7, 0.7), rng.uniform(0.4, 1.0), rng.uniform(0.4, 1.0)], np.float32)
+    light /= np.linalg.norm(light)
+    img = np.zeros((ss, ss, 3), np.float32)
+    img[covered] = _shade(nrm, alb, light, gloss, shininess, ambient=rng.uniform(0.3, 0.45))
+    alpha = covered.astype(np.float32)
+    rgba = np.dstack([np.clip(img, 0, 1) * alpha[..., None], alpha])  # premultiplied
+    small = np.stack([np.asarray(Image.fromarray(rgba[..., k]).resize((size, size), Image.BOX), np.float32)
+                      for k in range(4)], -1)
+    a = small[..., 3:4]
+    rgb = np.where(a > 1e-6, small[..., :3] / np.maximum(a, 1e-6), 0)
+    out = np.dstack([np.clip(rgb, 0, 1) * 255, a * 255]).round().astype(np.uint8)
+    return Image.fromarray(out, "RGBA")
