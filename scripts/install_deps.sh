@@ -27,7 +27,7 @@ packages=(
   # training-data sources (tools/datagen; the same apt list as tools/install_data_sources.sh, which also
   # fetches optional npm emoji styles): the python tests render scenes and train a smoke model from them
   fonts-noto-color-emoji unicode-data tuxpaint-stamps-default sweethome3d-furniture mate-backgrounds
-  tuxpaint-data librsvg2-bin openclipart-svg gcompris-qt-data scratch pysiogame glmark2-data
+  tuxpaint-data librsvg2-bin openclipart-svg gcompris-qt-data scratch pysiogame
 )
 
 missing=()

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="fonts-noto-color-emoji unicode-data tuxpaint-stamps-default sweethome3d-furniture
-mate-backgrounds tuxpaint-data openclipart-svg gcompris-qt-data scratch pysiogame glmark2-data
+mate-backgrounds tuxpaint-data openclipart-svg gcompris-qt-data scratch pysiogame
 librsvg2-bin python3-pil python3-numpy python3-opencv python3-pytest"
 
 missing=""

@@ -412,7 +412,7 @@ def test_a_missing_scratch_costume_is_none():
     ("art4apps", "ART4APPS_SOURCES", "ART4APPS_DIR"),
     ("0ad", "ZEROAD_SOURCES", "ZEROAD_DIR"),
     ("fluent-3d", "FLUENT3D_SOURCES", "FLUENT3D_DIR"),
-    ("render-3d", "RENDER3D_SOURCES", "GLMARK2_DIR")])
+    ("render-3d", "RENDER3D_SOURCES", "_REPO")])  # rendered here: always there
 def test_a_curated_train_only_source_adds_to_the_categories_own_sources(source, table, where):
     import splits
     assert not any(src == source for refs in sources.CATEGORY_SOURCES.values() for src, _ in refs)
@@ -458,48 +458,6 @@ def test_a_missing_fluent_3d_picture_is_none(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- render-3d (render3d.py)
-def _write_3ds(path, verts, faces, name=b"tet"):
-    """A minimal 3D Studio file: main > editor > object > trimesh > vertices, faces."""
-    import struct
-
-    def chunk(cid, body):
-        return struct.pack("<HI", cid, 6 + len(body)) + body
-    vb = struct.pack("<H", len(verts)) + b"".join(struct.pack("<3f", *v) for v in verts)
-    fb = struct.pack("<H", len(faces)) + b"".join(struct.pack("<4H", *f, 0) for f in faces)
-    mesh = chunk(0x4100, chunk(0x4110, vb) + chunk(0x4120, fb))
-    path.write_bytes(chunk(0x4D4D, chunk(0x3D3D, chunk(0x4000, name + b"\0" + mesh))))
-
-
-TET_V = [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)]
-TET_F = [(0, 2, 1), (0, 1, 3), (0, 3, 2), (1, 2, 3)]
-
-
-def test_read_3ds_reads_vertices_and_faces(tmp_path):
-    import render3d
-    _write_3ds(tmp_path / "tet.3ds", TET_V, TET_F)
-    v, f = render3d.read_3ds(str(tmp_path / "tet.3ds"))
-    assert v.shape == (4, 3) and f.shape == (4, 3)
-    assert np.allclose(v, TET_V) and (f == np.array(TET_F)).all()
-
-
-@pytest.mark.parametrize("mangle", ["not3ds", "truncated", "badindex", "nomesh"])
-def test_read_3ds_rejects_a_broken_file(tmp_path, mangle):
-    import render3d
-    path = tmp_path / "x.3ds"
-    if mangle == "not3ds":
-        path.write_bytes(b"PK\x03\x04 this is a zip")
-    elif mangle == "truncated":
-        _write_3ds(path, TET_V, TET_F)
-        path.write_bytes(path.read_bytes()[:40])
-    elif mangle == "badindex":
-        _write_3ds(path, TET_V, [(0, 1, 9)])
-    else:
-        import struct
-        path.write_bytes(struct.pack("<HI", 0x4D4D, 6))
-    with pytest.raises(ValueError):
-        render3d.read_3ds(str(path))
-
-
 def test_rasterise_covers_the_triangle_and_keeps_the_nearer_one():
     import render3d
     # a right triangle over half of a 20 px square, and a smaller one in front of it
@@ -515,45 +473,32 @@ def test_rasterise_covers_the_triangle_and_keeps_the_nearer_one():
     assert tri2[2, 2] == 0 and tri2[2, 15] == 1
 
 
-def test_render_is_deterministic_and_a_cutout(tmp_path):
+def test_render_is_deterministic_and_a_cutout():
     import render3d
     a, b, c = render3d.render("laptop/3"), render3d.render("laptop/3"), render3d.render("laptop/4")
     assert a.mode == "RGBA" and a.size == (112, 112)
     assert a.tobytes() == b.tobytes() and a.tobytes() != c.tobytes()
     alpha = np.asarray(a)[:, :, 3]
     assert (alpha < 25).mean() > 0.05 and (alpha > 230).mean() > 0.2
-    # a mesh that is not installed: no picture, not an error
-    assert render3d.render("cat/0", models_dir=str(tmp_path)) is None
     with pytest.raises(ValueError, match="unknown model"):
-        render3d.render("teapot/0")
+        render3d.render("cat/0")
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(sources.GLMARK2_DIR, "cat.3ds")),
-                    reason="glmark2-data not installed (tools/install_data_sources.sh)")
-def test_render_3d_cats_are_cutouts_in_several_coats():
-    refs = [ref for _, ref in sources.RENDER3D_SOURCES["cat"]][:6]
-    imgs = [sources.load_render3d(ref) for ref in refs]
+def test_render_3d_laptops_are_cutouts_in_several_colours():
+    refs = [ref for _, ref in sources.RENDER3D_SOURCES["laptop"]]
+    assert len(refs) == len(set(refs)) == 24
+    imgs = [sources.load_render3d(ref) for ref in refs[:8]]
     for ref, img in zip(refs, imgs):
         assert img is not None and max(img.size) <= sources.SPRITE_MAX and min(img.size) >= 40, ref
-        alpha = np.asarray(img)[:, :, 3]
-        assert (alpha > 230).mean() > 0.3, ref
+        assert (np.asarray(img)[:, :, 3] > 230).mean() > 0.3, ref
     means = [np.asarray(img)[np.asarray(img)[:, :, 3] > 230][:, :3].mean() for img in imgs]
-    assert max(means) - min(means) > 40   # not one coat six times
+    assert max(means) - min(means) > 40   # not one body colour eight times
 
 
-def test_render_3d_draws_only_categories_whose_held_out_source_is_sweet_home_3d():
+def test_render_3d_draws_only_the_laptop_whose_held_out_source_is_sweet_home_3d():
     import splits
-    assert set(sources.RENDER3D_SOURCES) == {"cat", "laptop"}
-    for cat in sources.RENDER3D_SOURCES:
-        assert splits.HELD_OUT_SOURCES[cat] == sources.S
-
-
-def test_a_broken_mesh_file_skips_the_cat_renders(tmp_path, monkeypatch):
-    (tmp_path / "cat.3ds").write_bytes(b"garbage")
-    monkeypatch.setattr(sources, "GLMARK2_DIR", str(tmp_path))
-    with pytest.raises(OSError, match="not a 3D Studio file"):
-        sources.load_render3d("cat/0")
-    assert sources.load_render3d("laptop/0") is not None
+    assert set(sources.RENDER3D_SOURCES) == {"laptop"}
+    assert splits.HELD_OUT_SOURCES["laptop"] == sources.S
 
 
 def test_the_0ad_source_takes_no_lookalike_animals():

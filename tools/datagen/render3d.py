@@ -1,79 +1,29 @@
-"""Shaded renders of 3-D meshes as sprite cut-outs (the train-only ``render-3d`` source).
+"""Shaded renders of a 3-D laptop as sprite cut-outs (the train-only ``render-3d`` source).
 
-The held-out test split keeps the Sweet Home 3D cat and laptop, small textured 3-D renders, and training
-had no other render of either that looks like them.  This module makes such pictures from meshes that
-Debian ships and from one built here:
+The held-out test split keeps the Sweet Home 3D laptop, a small textured 3-D render, and no other training
+source drew a laptop that way.  ``laptop_mesh`` builds one (base, keys, touchpad, a lid on its hinge, the
+screen) and ``render`` draws it with a small z-buffer rasteriser in numpy: orthographic camera at a seeded
+yaw and elevation, flat-shaded Lambert + Blinn-Phong with a key light and an ambient term, per-part
+materials, 2x supersampling; the result is an RGBA picture whose alpha is the coverage.  Each reference
+("laptop/7") fixes every random choice through its CRC-32, so the same reference always gives the same
+pixels.
 
-- ``cat``: the cat mesh of glmark2's benchmark scenes (apt glmark2-data,
-  /usr/share/glmark2/models/cat.3ds, GPL-3+; a cat lying down), read by ``read_3ds``;
-- ``laptop``: a parametric laptop (``laptop_mesh``: base, keys, touchpad, a lid on its hinge, the screen).
-
-``render`` is a small z-buffer rasteriser in numpy: orthographic camera at a seeded yaw and elevation,
-Lambert + Blinn-Phong shading with a key light and an ambient term, smooth (per-vertex) normals for the
-animal meshes and flat ones for the laptop, colour from a seeded coat pattern (plain, patches, points,
-stripes) or per-part materials, 2x supersampling; the result is an RGBA picture whose alpha is the
-coverage.  Each reference ("cat/7") fixes the model and, through its CRC-32, every random choice, so the
-same reference always gives the same pixels.
+Measured (models/README.md, the render-3d A/B): these renders taught the held-out laptop (5 -> 56 of 83
+over both held-out splits); 24 renders of glmark2's cat mesh (a cat lying down, commit aec8871) did not
+teach the held-out Sweet Home 3D cats (sitting and standing) and cost the Tux Paint horse photo, so the
+cat was taken out again.
 """
 from __future__ import annotations
 
 import math
-import os
-import struct
 import zlib
 
 import numpy as np
 from PIL import Image
 
-GLMARK2_DIR = "/usr/share/glmark2/models"
-MESH_FILES = {"cat": "cat.3ds"}  # y up, as glmark2 draws it
 
 
-# ---- mesh input -----------------------------------------------------------------------------------
-def read_3ds(path: str) -> tuple[np.ndarray, np.ndarray]:
-    """Vertices [N, 3] float32 and triangles [M, 3] int64 of every object in a 3D Studio file (chunks
-    0x4D4D main > 0x3D3D editor > 0x4000 object > 0x4100 triangle mesh > 0x4110 vertices, 0x4120 faces).
-    Raises ValueError for a file that is not one."""
-    with open(path, "rb") as f:
-        data = f.read()
-    verts_all, faces_all = [], []
-    offset = [0]
-
-    def walk(start: int, end: int) -> None:
-        pos = start
-        cur_verts = None
-        while pos + 6 <= end:
-            cid, length = struct.unpack_from("<HI", data, pos)
-            if length < 6 or pos + length > end:
-                raise ValueError(f"{path}: bad 3DS chunk 0x{cid:04x} at {pos}")
-            body = pos + 6
-            if cid in (0x4D4D, 0x3D3D, 0x4100):
-                walk(body, pos + length)
-            elif cid == 0x4000:  # object: a NUL-terminated name, then sub-chunks
-                name_end = data.index(b"\0", body)
-                walk(name_end + 1, pos + length)
-            elif cid == 0x4110:
-                (n,) = struct.unpack_from("<H", data, body)
-                cur_verts = np.frombuffer(data, "<f4", n * 3, body + 2).reshape(n, 3).astype(np.float32)
-                offset[0] = sum(len(v) for v in verts_all)
-                verts_all.append(cur_verts)
-            elif cid == 0x4120:
-                (n,) = struct.unpack_from("<H", data, body)
-                faces = np.frombuffer(data, "<u2", n * 4, body + 2).reshape(n, 4)[:, :3].astype(np.int64)
-                faces_all.append(faces + offset[0])
-            pos += length
-
-    if len(data) < 6 or struct.unpack_from("<H", data, 0)[0] != 0x4D4D:
-        raise ValueError(f"{path}: not a 3D Studio file")
-    walk(0, len(data))
-    if not verts_all or not faces_all:
-        raise ValueError(f"{path}: no triangle mesh")
-    verts, faces = np.concatenate(verts_all), np.concatenate(faces_all)
-    if faces.max() >= len(verts):
-        raise ValueError(f"{path}: face index out of range")
-    return verts, faces
-
-
+# ---- meshes ----------------------------------------------------------------------------------------
 def _box(x0, x1, y0, y1, z0, z1) -> tuple[np.ndarray, np.ndarray]:
     v = np.array([[x, y, z] for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)], np.float32)
     # faces wound counter-clockwise seen from outside (vertex index = 4*ix + 2*iy + iz)
@@ -137,14 +87,6 @@ def _rotation(yaw: float, pitch: float, roll: float = 0.0) -> np.ndarray:
     return (rz @ rx @ ry).astype(np.float32)
 
 
-def vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    n = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(n, f[:, k], fn)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
-
-
 def rasterise(xy: np.ndarray, z: np.ndarray, f: np.ndarray, size: int):
     """Z-buffer: for each pixel of a size x size image, the nearest triangle (-1: none) and its
     barycentric weights.  xy: screen coordinates in pixels; smaller z is nearer."""
@@ -186,75 +128,25 @@ def _shade(normal: np.ndarray, albedo: np.ndarray, light: np.ndarray, gloss: np.
     return albedo * (ambient + (1 - ambient) * ndl) + gloss[..., None] * spec
 
 
-# ---- colours --------------------------------------------------------------------------------------
-COATS = {  # base colour, second colour (patches, points, stripes)
-    "white": ((236, 232, 224), (40, 36, 34)),
-    "black": ((34, 32, 32), (60, 56, 52)),
-    "gray": ((128, 126, 124), (70, 68, 68)),
-    "orange": ((214, 128, 52), (150, 72, 24)),
-    "cream": ((226, 206, 170), (120, 84, 60)),
-    "brown": ((122, 78, 46), (60, 38, 24)),
-}
-
-
-def _coat(v: np.ndarray, rng: np.random.Generator, kind: str) -> np.ndarray:
-    """Per-vertex colour [N, 3] in 0-1 for an animal mesh: a plain coat, patches (smooth random field
-    over the mesh), points (darker toward the extremities, as a Siamese cat) or stripes (a tabby)."""
-    names = list(COATS)
-    base, second = (np.array(c, np.float32) / 255 for c in COATS[names[rng.integers(len(names))]])
-    centre = v.mean(0)
-    scale = np.abs(v - centre).max()
-    p = (v - centre) / scale
-    if kind == "plain":
-        field = np.zeros(len(v), np.float32)
-    elif kind == "patches":
-        w = rng.normal(size=(6, 3)) * 3.0
-        ph = rng.uniform(0, 2 * np.pi, 6)
-        field = (np.sin(p @ w.T + ph).sum(1) > rng.uniform(0.8, 1.6)).astype(np.float32)
-        second = np.array(COATS["black"][0] if base.mean() > 0.5 else COATS["white"][0], np.float32) / 255
-    elif kind == "points":
-        d = np.linalg.norm(p, axis=1)
-        field = np.clip((d - 0.45) / 0.4, 0, 1)
-        base = np.array((222, 208, 184), np.float32) / 255
-        second = np.array((62, 44, 34), np.float32) / 255
-    else:  # stripes
-        axis = p[:, 0] if rng.random() < 0.5 else p[:, 2]
-        field = 0.8 * (np.sin(axis * rng.uniform(18, 30) + p[:, 1] * 4) > 0.3)
-    return base[None] * (1 - field[:, None]) + second[None] * field[:, None]
-
-
 LAPTOP_BODIES = {"silver": (192, 194, 198), "gray": (96, 98, 104), "black": (36, 36, 40),
                  "white": (236, 236, 236), "blue": (52, 80, 140), "red": (150, 36, 40)}
 
 
-def render(ref: str, size: int = 112, models_dir: str = GLMARK2_DIR) -> Image.Image | None:
-    """The picture for one reference "<model>/<n>" (model: cat or laptop); None if the mesh is
-    not installed.  Everything random comes from the CRC-32 of ref."""
+def render(ref: str, size: int = 112) -> Image.Image | None:
+    """The picture for one reference "laptop/<n>".  Everything random comes from the CRC-32 of ref."""
     model, _, _ = ref.partition("/")
+    if model != "laptop":
+        raise ValueError(f"render3d: unknown model {model!r}")
     rng = np.random.default_rng(zlib.crc32(ref.encode()))
     ss = 2 * size  # supersampled
-    if model == "laptop":
-        v, f, part = laptop_mesh(rng)
-        body = np.array(LAPTOP_BODIES[list(LAPTOP_BODIES)[rng.integers(len(LAPTOP_BODIES))]], np.float32) / 255
-        keys = body * 0.35 if body.mean() > 0.3 else np.array((20, 20, 22), np.float32) / 255
-        screen = np.array((18, 20, 26), np.float32) / 255 * rng.uniform(0.8, 1.6)
-        mats = np.stack([body, keys, body * 0.92, screen])
-        gloss_mat = np.array([0.25, 0.05, 0.1, 0.6], np.float32)
-        yaw = rng.uniform(-0.9, 0.9)
-        pitch = rng.uniform(0.35, 0.8)
-        smooth = False
-    elif model in MESH_FILES:
-        path = os.path.join(models_dir, MESH_FILES[model])
-        if not os.path.exists(path):
-            return None
-        v, f = read_3ds(path)
-        kinds = ["plain", "patches", "points", "stripes"]
-        colour = _coat(v, rng, kinds[rng.integers(len(kinds))])
-        yaw = rng.uniform(0, 2 * math.pi)
-        pitch = rng.uniform(0.05, 0.5)
-        smooth = True
-    else:
-        raise ValueError(f"render3d: unknown model {model!r}")
+    v, f, part = laptop_mesh(rng)
+    body = np.array(LAPTOP_BODIES[list(LAPTOP_BODIES)[rng.integers(len(LAPTOP_BODIES))]], np.float32) / 255
+    keys = body * 0.35 if body.mean() > 0.3 else np.array((20, 20, 22), np.float32) / 255
+    screen = np.array((18, 20, 26), np.float32) / 255 * rng.uniform(0.8, 1.6)
+    mats = np.stack([body, keys, body * 0.92, screen])
+    gloss_mat = np.array([0.25, 0.05, 0.1, 0.6], np.float32)
+    yaw = rng.uniform(-0.9, 0.9)    # seen from the front, turned up to ~50 degrees either way
+    pitch = rng.uniform(0.35, 0.8)  # from above
     rot = _rotation(yaw, pitch, rng.uniform(-0.08, 0.08))
     centre = (v.max(0) + v.min(0)) / 2
     cam = (v - centre) @ rot.T  # camera frame: x right, y up, z toward the viewer
@@ -267,24 +159,12 @@ def render(ref: str, size: int = 112, models_dir: str = GLMARK2_DIR) -> Image.Im
     covered = tri >= 0
     if not covered.any():
         return None
-    t, w = tri[covered], bary[covered]
-    if smooth:
-        nrm = (vertex_normals(cam, f)[f[t]] * w[..., None]).sum(1)
-        alb = (colour[f[t]] * w[..., None]).sum(1)
-        gloss = np.full(len(t), 0.12, np.float32)
-        shininess = 12.0
-    else:
-        fn = np.cross(cam[f[:, 1]] - cam[f[:, 0]], cam[f[:, 2]] - cam[f[:, 0]])
-        nrm = fn[t]
-        alb = mats[part[t]]
-        gloss = gloss_mat[part[t]]
-        shininess = 30.0
-    nrm = nrm / np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
-    if smooth:
-        if nrm[:, 2].mean() < 0:  # a mesh wound inside out: its normals point in
-            nrm = -nrm
-    else:
-        nrm = np.where(nrm[:, 2:3] < 0, -nrm, nrm)  # a visible flat face faces the viewer
+    t = tri[covered]
+    fn = np.cross(cam[f[:, 1]] - cam[f[:, 0]], cam[f[:, 2]] - cam[f[:, 0]])
+    nrm = fn[t] / np.maximum(np.linalg.norm(fn[t], axis=1, keepdims=True), 1e-12)
+    nrm = np.where(nrm[:, 2:3] < 0, -nrm, nrm)  # a visible face faces the viewer
+    alb, gloss = mats[part[t]], gloss_mat[part[t]]
+    shininess = 30.0
     # the key light comes from above and in front, left or right
     light = np.array([rng.uniform(-0.7, 0.7), rng.uniform(0.4, 1.0), rng.uniform(0.4, 1.0)], np.float32)
     light /= np.linalg.norm(light)

@@ -57,12 +57,10 @@ model a lie.  Sources (see samples/README.md for licences):
                renders of 53 categories, among them the first 3-D cat and
                laptop training sees (the Sweet Home 3D ones are held out).
 - ``render-3d`` shaded renders made here (render3d.py), TRAIN ONLY
-               (--extra-sources render-3d): 24 of glmark2's cat mesh (apt
-               glmark2-data, GPL-3+; a cat lying down) in seeded coats, views
-               and lights, and 24 of a parametric laptop (``RENDER3D_SOURCES``):
-               realistic, textured-looking 3-D renders of the two categories whose
-               held-out test source is Sweet Home 3D's renders, and which no other
-               training source draws that way.
+               (--extra-sources render-3d): 24 of a parametric laptop in seeded
+               colours, views and lights (``RENDER3D_SOURCES``): the laptop's
+               held-out test source is Sweet Home 3D's render, and no other
+               training source drew a laptop that way.
 
 Categories and their sources (``CATEGORY_SOURCES`` is the authority; "4 emoji
 styles" = emoji + twemoji + fluent + fluent-flat of the same curated emoji):
@@ -119,7 +117,6 @@ ART4APPS_DIR = "/usr/share/games/pysiogame/res/images/art4apps"
 # the 0 A.D. animal portraits (DDS), unpacked by tools/install_data_sources.sh
 ZEROAD_DIR = os.environ.get("EDGECAP_0AD_DIR", os.path.join(_REPO, "data", "0ad", "portraits"))
 FLUENT3D_DIR = os.path.join(NPM_DIR, "fluent-emoji-3d", "assets")
-GLMARK2_DIR = "/usr/share/glmark2/models"
 
 # Sprites are stored with this longest side (pixels); scenes scale them down.
 SPRITE_MAX = 112
@@ -535,9 +532,9 @@ FLUENT3D_SOURCES: dict[str, list[tuple[str, str]]] = {
     cat: [(F3, ref) for src, ref in refs if src == E and ref not in FLUENT3D_LEFT_OUT]
     for cat, refs in CATEGORY_SOURCES.items()
     if cat not in FLUENT3D_SKIP and any(src == E for src, _ in refs)}
-# render-3d: "<model>/<n>", the n-th seeded render (render3d.render); 24 each
-RENDER3D_SOURCES: dict[str, list[tuple[str, str]]] = {
-    cat: [(R3, f"{cat}/{i}") for i in range(24)] for cat in ("cat", "laptop")}
+# render-3d: "laptop/<n>", the n-th seeded render (render3d.render).  Renders of glmark2's cat mesh were
+# measured beside them and taken out (models/README.md, the render-3d A/B).
+RENDER3D_SOURCES: dict[str, list[tuple[str, str]]] = {"laptop": [(R3, f"laptop/{i}") for i in range(24)]}
 for _table in (GCOMPRIS_SOURCES, SCRATCH_SOURCES, ART4APPS_SOURCES, ZEROAD_SOURCES, FLUENT3D_SOURCES,
                RENDER3D_SOURCES):
     for _cat, _refs in _table.items():
@@ -747,12 +744,9 @@ def load_fluent3d(seq: str) -> Image.Image | None:
 
 
 def load_render3d(ref: str) -> Image.Image | None:
-    """ref: "<model>/<n>" (render3d.render); None where the mesh is not installed."""
+    """ref: "laptop/<n>" (render3d.render)."""
     import render3d
-    try:
-        img = render3d.render(ref, size=SPRITE_MAX, models_dir=GLMARK2_DIR)
-    except ValueError as exc:  # a mesh file that is not what it should be: skipped like a missing one
-        raise OSError(str(exc)) from exc
+    img = render3d.render(ref, size=SPRITE_MAX)
     return None if img is None else _crop_and_fit(img)
 
 
@@ -848,7 +842,7 @@ def _source_fingerprint() -> str:
     # the GCompris photos need OpenCV: installing it later must not leave a cache without them
     h.update(f"cv2:{importlib.util.find_spec('cv2') is not None};".encode())
     paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, OPENCLIPART_DIR, GCOMPRIS_RCC_DIR, SCRATCH_DIR, ART4APPS_DIR,
-             ZEROAD_DIR, FLUENT3D_DIR, os.path.join(GLMARK2_DIR, "cat.3ds"),
+             ZEROAD_DIR, FLUENT3D_DIR,
              os.path.join(TWEMOJI_DIR, "emoji.json"),
              os.path.join(FLUENT_DIR, "modern"), os.path.join(FLUENT_DIR, "flat")]
     if os.path.isdir(SH3D_DIR):
