@@ -21,7 +21,6 @@ import numpy as np
 from PIL import Image
 
 
-
 # ---- meshes ----------------------------------------------------------------------------------------
 def _box(x0, x1, y0, y1, z0, z1) -> tuple[np.ndarray, np.ndarray]:
     v = np.array([[x, y, z] for x in (x0, x1) for y in (y0, y1) for z in (z0, z1)], np.float32)
