@@ -62,32 +62,42 @@ fetch_npm fluentui-emoji@1.3.0 fluentui-emoji icons/modern icons/flat LICENSE RE
 # the same emoji in Fluent's 3-D style (train-only source fluent-3d; MIT, stated in package.json)
 fetch_npm @lobehub/fluent-emoji-3d@1.1.0 fluent-emoji-3d assets README.md package.json
 
-# The 0 A.D. animal portraits (the train-only `0ad` source; optional: the generator skips a missing
-# source).  0ad-data is a 1.4 GB package of which the generator reads 15 small pictures, so it is
-# downloaded, not installed, and only the portraits are kept, in the git-ignored data/0ad/ (the
-# download and the 3.3 GB archive inside it go again).  EDGECAP_NO_0AD=1 skips this step.
+# The 0 A.D. animal portraits and animal meshes (the train-only `0ad` and `0ad-3d` sources; optional:
+# the generator skips a missing source).  0ad-data is a 1.4 GB package of which the generator reads 15
+# small pictures and 69 meshes and skins (9 MB), so it is downloaded, not installed, and only those are
+# kept, in the git-ignored data/0ad/portraits and data/0ad/meshes (the download and the 3.3 GB archive
+# inside it go again).  EDGECAP_NO_0AD=1 skips this step.
 fetch_0ad() {
-    target="$REPO/data/0ad/portraits"
-    if [ -e "$target/.complete" ]; then
-        echo "0ad portraits already unpacked"
+    portraits="$REPO/data/0ad/portraits"
+    meshes="$REPO/data/0ad/meshes"
+    if [ -e "$portraits/.complete" ] && [ -e "$meshes/.complete" ]; then
+        echo "0ad portraits and meshes already unpacked"
         return 0
     fi
     if [ -n "${EDGECAP_NO_0AD:-}" ]; then
-        echo "EDGECAP_NO_0AD set: skipping the 0 A.D. portraits"
+        echo "EDGECAP_NO_0AD set: skipping the 0 A.D. portraits and meshes"
         return 0
     fi
     tmp="$(mktemp -d "$REPO/data/0ad-download.XXXXXX")"
     if ! (cd "$tmp" && apt-get download 0ad-data >/dev/null); then
-        echo "apt-get download 0ad-data failed: skipping the 0 A.D. portraits" >&2
+        echo "apt-get download 0ad-data failed: skipping the 0 A.D. portraits and meshes" >&2
         rm -rf "$tmp"
         return 0
     fi
     zip_member=./usr/share/games/0ad/mods/public/public.zip
     # a failure part-way leaves neither the download and the archive unpacked from it (4.7 GB in $tmp)
-    # nor a half-filled target behind (set -e does not act inside an if condition, hence the && chain)
+    # nor a half-filled target behind (set -e does not act inside an if condition, hence the && chains)
     if ! { dpkg-deb --fsys-tarfile "$tmp"/0ad-data_*.deb | tar -x -C "$tmp" "$zip_member" &&
-           mkdir -p "$target" &&
-           /usr/bin/python3 - "$tmp/$zip_member" "$target" <<'PY' &&
+           dpkg-deb --fsys-tarfile "$tmp"/0ad-data_*.deb | tar -xO ./usr/share/doc/0ad-data/copyright \
+               > "$tmp/COPYRIGHT"; }; then
+        echo "unpacking 0ad-data failed: skipping the 0 A.D. portraits and meshes" >&2
+        rm -rf "$tmp"
+        return 0
+    fi
+    if [ ! -e "$portraits/.complete" ]; then
+        rm -rf "$portraits"
+        if mkdir -p "$portraits" &&
+           /usr/bin/python3 - "$tmp/$zip_member" "$portraits" <<'PY' &&
 import os, sys, zipfile
 src, dest = sys.argv[1], sys.argv[2]
 prefix = "art/textures/ui/session/portraits/gaia/fauna_"
@@ -103,14 +113,25 @@ print(f"0ad: {n} animal portraits unpacked into {dest}")
 if n == 0:
     sys.exit("0ad: no portraits found in " + src)
 PY
-           dpkg-deb --fsys-tarfile "$tmp"/0ad-data_*.deb | tar -xO ./usr/share/doc/0ad-data/copyright \
-               > "$target/COPYRIGHT"; }; then
-        echo "unpacking the 0 A.D. portraits failed: skipping them" >&2
-        rm -rf "$tmp" "$target"
-        return 0
+           cp "$tmp/COPYRIGHT" "$portraits/COPYRIGHT"; then
+            touch "$portraits/.complete"
+        else
+            echo "unpacking the 0 A.D. portraits failed: skipping them" >&2
+            rm -rf "$portraits"
+        fi
+    fi
+    if [ ! -e "$meshes/.complete" ]; then
+        rm -rf "$meshes"
+        if mkdir -p "$meshes" &&
+           (cd "$REPO/tools/datagen" && /usr/bin/python3 zeroad3d.py extract "$tmp/$zip_member" "$meshes") &&
+           cp "$tmp/COPYRIGHT" "$meshes/COPYRIGHT"; then
+            touch "$meshes/.complete"
+        else
+            echo "unpacking the 0 A.D. meshes failed: skipping them" >&2
+            rm -rf "$meshes"
+        fi
     fi
     rm -rf "$tmp"
-    touch "$target/.complete"
 }
 fetch_0ad
 

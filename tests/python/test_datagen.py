@@ -357,7 +357,8 @@ def test_train_only_sources_never_reach_val_or_test(gen):
     plain = splits.build_plans(sp)
     extra = splits.build_plans(sp, ("openclipart",))
     train_only = {src for refs in sources.TRAIN_ONLY_SOURCES.values() for src, _ in refs}
-    assert train_only == {"openclipart", "gcompris", "scratch", "art4apps", "0ad", "fluent-3d", "render-3d"}
+    assert train_only == {"openclipart", "gcompris", "scratch", "art4apps", "0ad", "fluent-3d", "render-3d",
+                          "0ad-3d"}
     for plans in (plain, extra):
         for split in ("val", "test"):
             assert not any(s in train_only for srcs in plans[split].sprites.values() for s in srcs), split
@@ -412,7 +413,8 @@ def test_a_missing_scratch_costume_is_none():
     ("art4apps", "ART4APPS_SOURCES", "ART4APPS_DIR"),
     ("0ad", "ZEROAD_SOURCES", "ZEROAD_DIR"),
     ("fluent-3d", "FLUENT3D_SOURCES", "FLUENT3D_DIR"),
-    ("render-3d", "RENDER3D_SOURCES", "_REPO")])  # rendered here: always there
+    ("render-3d", "RENDER3D_SOURCES", "_REPO"),  # rendered here: always there
+    ("0ad-3d", "ZEROAD3D_SOURCES", "zeroad3d.MESH_DIR")])
 def test_a_curated_train_only_source_adds_to_the_categories_own_sources(source, table, where):
     import splits
     assert not any(src == source for refs in sources.CATEGORY_SOURCES.values() for src, _ in refs)
@@ -422,7 +424,8 @@ def test_a_curated_train_only_source_adds_to_the_categories_own_sources(source, 
     for split in ("val", "test"):
         assert not any(source in srcs for srcs in plans[split].sprites.values())
     assert plans["test"].held_out_sources == plain["test"].held_out_sources
-    if os.path.exists(getattr(sources, where)):
+    module, _, name = where.rpartition(".")
+    if os.path.exists(getattr(getattr(sources, module) if module else sources, name)):
         with_it = {c for c, srcs in plans["train"].sprites.items() if source in srcs}
         assert with_it == set(getattr(sources, table))
         for c in with_it:
@@ -565,3 +568,109 @@ def test_extra_sources_change_train_only(gen, tmp_path):
         assert any(o["source"] == "openclipart" for r in train for o in r["objects"])
     finally:
         gen.load_plans()  # the other tests use the default plans
+
+
+# ---------------------------------------------------------------- 0ad-3d (zeroad3d.py)
+def _pmd(pos, uv, faces, version=4, normals=None):
+    """A PMD mesh as 0 A.D. writes it (ModelDef.cpp): header, vertices, faces, no bones or props."""
+    import struct
+    pos = np.asarray(pos, np.float32)
+    nrm = np.asarray(normals if normals is not None else [[0, 0, 1]] * len(pos), np.float32)
+    body = struct.pack("<I", len(pos)) + (struct.pack("<I", 1) if version >= 4 else b"")
+    for p, n, t in zip(pos, nrm, np.asarray(uv, np.float32)):
+        body += struct.pack("<3f3f2f", *p, *n, *t) + bytes([0, 255, 255, 255]) + struct.pack("<4f", 1, 0, 0, 0)
+    body += struct.pack("<I", len(faces)) + b"".join(struct.pack("<3H", *f) for f in faces)
+    body += struct.pack("<II", 0, 0)  # bones, prop points
+    return b"PSMD" + struct.pack("<II", version, len(body)) + body
+
+
+def test_read_pmd_reads_positions_uvs_and_faces_and_rejects_what_it_cannot_read():
+    import zeroad3d
+    pos = [[0, 0, 0], [1, 0, 0], [0, 2, 0], [1, 2, 3]]
+    uv = [[0, 0], [1, 0], [0, 1], [0.5, 0.25]]
+    v, vn, t, f = zeroad3d.read_pmd(_pmd(pos, uv, [(0, 1, 2), (1, 3, 2)]))
+    assert np.allclose(v, pos) and np.allclose(t, uv) and np.allclose(vn, [[0, 0, 1]] * 4)
+    assert f.tolist() == [[0, 1, 2], [1, 3, 2]]
+    v3, _, t3, f3 = zeroad3d.read_pmd(_pmd(pos, uv, [(0, 1, 2)], version=3))  # no uv-set count in v3
+    assert np.allclose(v3, pos) and np.allclose(t3, uv) and f3.tolist() == [[0, 1, 2]]
+    good = _pmd(pos, uv, [(0, 1, 2)])
+    for bad, why in [(b"PSMX" + good[4:], "no PSMD header"), (_pmd(pos, uv, [(0, 1, 2)], version=2), "version 2"),
+                     (good[:60], "truncated"), (_pmd(pos, uv, [(0, 1, 7)]), "index past")]:
+        with pytest.raises(zeroad3d.PmdError, match=why):
+            zeroad3d.read_pmd(bad)
+
+
+def _mesh_dir(tmp_path, monkeypatch, colour=(200, 40, 30)):
+    """A one-mesh 0ad-3d install: a box standing on y = 0 in one flat skin."""
+    import zeroad3d
+    v, f = __import__("render3d")._box(-0.5, 0.5, 0.0, 1.0, -1.0, 1.0)
+    c = v - v.mean(0)
+    monkeypatch.setattr(zeroad3d, "MODELS", {"horse": [("skeletal/box", ["skeletal/skin.png"])]})
+    mesh = tmp_path / zeroad3d.mesh_member("skeletal/box")
+    mesh.parent.mkdir(parents=True)
+    mesh.write_bytes(_pmd(v, np.zeros((len(v), 2)), f.tolist(), normals=c / np.linalg.norm(c, axis=1, keepdims=True)))
+    skin = tmp_path / zeroad3d.skin_member("skeletal/skin.png")
+    skin.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8), colour).save(skin, "DDS")
+    return zeroad3d
+
+
+def test_0ad_3d_render_is_a_deterministic_cutout_in_the_skin_colour(tmp_path, monkeypatch):
+    zeroad3d = _mesh_dir(tmp_path, monkeypatch)
+    a = zeroad3d.render("horse/3", mesh_dir=str(tmp_path))
+    b = zeroad3d.render("horse/3", mesh_dir=str(tmp_path))
+    c = zeroad3d.render("horse/4", mesh_dir=str(tmp_path))
+    assert a.mode == "RGBA" and a.size == (112, 112)
+    assert a.tobytes() == b.tobytes() and a.tobytes() != c.tobytes()
+    px = np.asarray(a).astype(int)
+    solid = px[px[:, :, 3] > 250][:, :3]
+    assert (px[:, :, 3] < 25).mean() > 0.05 and len(solid) > 0.2 * 112 * 112
+    # shaded, but the skin's hue: red over green and blue everywhere, never brighter than the skin
+    assert (solid[:, 0] > solid[:, 1] + 20).all() and (solid[:, 0] <= 201).all()
+    with pytest.raises(ValueError, match="no meshes"):
+        zeroad3d.render("cat/0", mesh_dir=str(tmp_path))
+
+
+def test_0ad_3d_without_its_files_is_none_and_a_damaged_mesh_names_itself(tmp_path, monkeypatch):
+    zeroad3d = _mesh_dir(tmp_path, monkeypatch)
+    assert zeroad3d.render("horse/0", mesh_dir=str(tmp_path / "nowhere")) is None
+    (tmp_path / zeroad3d.mesh_member("skeletal/box")).write_bytes(b"PSMD\x09\x00\x00\x00" + bytes(8))
+    with pytest.raises(zeroad3d.PmdError, match="box.dae.cached.pmd: PMD version 9"):
+        zeroad3d.render("horse/0", mesh_dir=str(tmp_path))
+
+
+def test_0ad_3d_members_are_every_mesh_and_skin_and_extract_copies_them(tmp_path):
+    import zipfile
+    import zeroad3d
+    assert len(zeroad3d.MEMBERS) == len(set(zeroad3d.MEMBERS))
+    for pairs in zeroad3d.MODELS.values():
+        for mesh, skins in pairs:
+            assert zeroad3d.mesh_member(mesh) in zeroad3d.MEMBERS
+            assert all(zeroad3d.skin_member(s) in zeroad3d.MEMBERS for s in skins)
+    archive = tmp_path / "public.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for m in zeroad3d.MEMBERS[1:]:
+            z.writestr(m, m)
+    with pytest.raises(SystemExit, match="1 meshes/skins not in"):
+        zeroad3d.extract(str(archive), str(tmp_path / "out"))
+    with zipfile.ZipFile(archive, "a") as z:
+        z.writestr(zeroad3d.MEMBERS[0], "first")
+        z.writestr("art/meshes/skeletal/other.dae.cached.pmd", "not needed")
+    assert zeroad3d.extract(str(archive), str(tmp_path / "out")) == len(zeroad3d.MEMBERS)
+    assert (tmp_path / "out" / zeroad3d.MEMBERS[0]).read_text() == "first"
+    assert not (tmp_path / "out" / "art/meshes/skeletal/other.dae.cached.pmd").exists()
+
+
+def test_0ad_3d_gives_every_category_the_same_number_of_installed_renders():
+    import zeroad3d
+    assert all(len(refs) == zeroad3d.RENDERS_PER_CATEGORY for refs in sources.ZEROAD3D_SOURCES.values())
+    assert {"horse", "dog", "sheep", "cow"} <= set(sources.ZEROAD3D_SOURCES)
+    if not os.path.isdir(zeroad3d.MESH_DIR):
+        pytest.skip(f"{zeroad3d.MESH_DIR} not installed (tools/install_data_sources.sh)")
+    for cat, refs in sources.ZEROAD3D_SOURCES.items():
+        for _, ref in refs[:3]:
+            img = sources.load_zeroad3d(ref)
+            assert img is not None and img.mode == "RGBA", ref
+            assert 0.8 * sources.SPRITE_MAX <= max(img.size) <= sources.SPRITE_MAX, (ref, img.size)
+            alpha = np.asarray(img)[:, :, 3]
+            assert (alpha < 25).mean() > 0.05 and (alpha > 230).mean() > 0.2, ref

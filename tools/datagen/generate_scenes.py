@@ -30,7 +30,7 @@ import splits  # noqa: E402
 from backgrounds import photo_textures  # noqa: E402
 from scene import generate_scene  # noqa: E402
 
-GENERATOR_VERSION = "1.10.0"
+GENERATOR_VERSION = "1.11.0"
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
 _plans = None  # set by load_plans in the parent before forking; workers inherit it
@@ -163,7 +163,7 @@ def main(argv=None):
                          "val and test scenes byte for byte")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--extra-sources", default="",
-                    help="comma-separated train-only sprite sources (sources.TRAIN_ONLY_SOURCES: openclipart, gcompris, scratch, art4apps, 0ad, fluent-3d, render-3d)")
+                    help="comma-separated train-only sprite sources (sources.TRAIN_ONLY_SOURCES: openclipart, gcompris, scratch, art4apps, 0ad, fluent-3d, render-3d, 0ad-3d)")
     ap.add_argument("--restyle", type=float, default=0.0,
                     help="train split: chance that a sprite is redrawn in a random style (restyle.py)")
     args = ap.parse_args(argv)

@@ -146,13 +146,7 @@ def render(ref: str, size: int = 112) -> Image.Image | None:
     yaw = rng.uniform(-0.9, 0.9)    # seen from the front, turned up to ~50 degrees either way
     pitch = rng.uniform(0.35, 0.8)  # from above
     rot = _rotation(yaw, pitch, rng.uniform(-0.08, 0.08))
-    centre = (v.max(0) + v.min(0)) / 2
-    cam = (v - centre) @ rot.T  # camera frame: x right, y up, z toward the viewer
-    # fit: the longest projected side spans 90% of the frame
-    lo, hi = cam[:, :2].min(0), cam[:, :2].max(0)
-    s = 0.9 * ss / (hi - lo).max()
-    xy = (cam[:, :2] - (lo + hi) / 2) * s + ss / 2
-    xy[:, 1] = ss - xy[:, 1]  # image rows grow downward
+    xy, cam = _project(v, rot, ss)
     tri, bary = rasterise(xy, -cam[:, 2], f, ss)
     covered = tri >= 0
     if not covered.any():
@@ -168,6 +162,12 @@ def render(ref: str, size: int = 112) -> Image.Image | None:
     light /= np.linalg.norm(light)
     img = np.zeros((ss, ss, 3), np.float32)
     img[covered] = _shade(nrm, alb, light, gloss, shininess, ambient=rng.uniform(0.3, 0.45))
+    return _downsample(img, covered, size)
+
+
+def _downsample(img: np.ndarray, covered: np.ndarray, size: int) -> Image.Image:
+    """The supersampled colours and coverage as a size x size RGBA picture (box filter; alpha = the share
+    of covered subpixels)."""
     alpha = covered.astype(np.float32)
     rgba = np.dstack([np.clip(img, 0, 1) * alpha[..., None], alpha])  # premultiplied
     small = np.stack([np.asarray(Image.fromarray(rgba[..., k]).resize((size, size), Image.BOX), np.float32)
@@ -176,3 +176,39 @@ def render(ref: str, size: int = 112) -> Image.Image | None:
     rgb = np.where(a > 1e-6, small[..., :3] / np.maximum(a, 1e-6), 0)
     out = np.dstack([np.clip(rgb, 0, 1) * 255, a * 255]).round().astype(np.uint8)
     return Image.fromarray(out, "RGBA")
+
+
+def _project(v: np.ndarray, rot: np.ndarray, ss: int) -> tuple[np.ndarray, np.ndarray]:
+    """Orthographic view of v turned by rot: pixel coordinates on an ss x ss frame whose longest
+    projected side spans 90% of it, and the camera-frame points (x right, y up, z toward the viewer)."""
+    centre = (v.max(0) + v.min(0)) / 2
+    cam = (v - centre) @ rot.T
+    lo, hi = cam[:, :2].min(0), cam[:, :2].max(0)
+    s = 0.9 * ss / (hi - lo).max()
+    xy = (cam[:, :2] - (lo + hi) / 2) * s + ss / 2
+    xy[:, 1] = ss - xy[:, 1]  # image rows grow downward
+    return xy, cam
+
+
+def render_textured(v: np.ndarray, vn: np.ndarray, uv: np.ndarray, f: np.ndarray, texture: np.ndarray,
+                    rot: np.ndarray, light: np.ndarray, ambient: float, size: int = 112) -> Image.Image | None:
+    """A textured mesh (positions, normals, texture coordinates, triangles; texture [H,W,3] in 0..1,
+    v = 0 at its bottom row) seen through rot, smooth-shaded (Lambert + ambient) from its vertex
+    normals, 2x supersampled; None when nothing is visible."""
+    ss = 2 * size
+    xy, cam = _project(v, rot, ss)
+    tri, bary = rasterise(xy, -cam[:, 2], f, ss)
+    covered = tri >= 0
+    if not covered.any():
+        return None
+    fv, b = f[tri[covered]], bary[covered][..., None]
+    st = (uv[fv] * b).sum(1)
+    nrm = (vn[fv] * b).sum(1) @ rot.T
+    nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
+    nrm = np.where(nrm[:, 2:3] < 0, -nrm, nrm)  # a visible surface faces the viewer
+    h, w = texture.shape[:2]
+    col = np.minimum((np.mod(st[:, 0], 1.0) * w).astype(np.int64), w - 1)
+    row = np.minimum((np.mod(1.0 - st[:, 1], 1.0) * h).astype(np.int64), h - 1)
+    img = np.zeros((ss, ss, 3), np.float32)
+    img[covered] = _shade(nrm, texture[row, col], light, np.zeros(len(nrm), np.float32), 1.0, ambient)
+    return _downsample(img, covered, size)

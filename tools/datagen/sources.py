@@ -61,6 +61,15 @@ model a lie.  Sources (see samples/README.md for licences):
                colours, views and lights (``RENDER3D_SOURCES``): the laptop's
                held-out test source is Sweet Home 3D's render, and no other
                training source drew a laptop that way.
+- ``0ad-3d``   textured renders of 0 A.D.'s animal meshes (zeroad3d.py; apt
+               0ad-data, CC-BY-SA-3.0, Wildfire Games), TRAIN ONLY
+               (--extra-sources 0ad-3d): 24 each of horses, dogs, sheep, cattle,
+               elephants, bears, zebras and giraffes, standing, seen mostly from
+               the side, in the skins the game gives each mesh
+               (``ZEROAD3D_SOURCES``): painted, photo-like coats on 3-D bodies,
+               where the held-out test split keeps Tux Paint's photos of a horse,
+               a dog and a sheep.  tools/install_data_sources.sh unpacks the 69
+               meshes and skins into data/0ad/meshes/.
 
 Categories and their sources (``CATEGORY_SOURCES`` is the authority; "4 emoji
 styles" = emoji + twemoji + fluent + fluent-flat of the same curated emoji):
@@ -99,6 +108,7 @@ import zipfile
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+import zeroad3d
 from rcc import RccError, read_rcc
 
 EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
@@ -139,9 +149,10 @@ A4 = "art4apps"       # train-only extra source (TRAIN_ONLY_SOURCES)
 ZA = "0ad"            # train-only extra source (TRAIN_ONLY_SOURCES)
 F3 = "fluent-3d"      # train-only extra source (TRAIN_ONLY_SOURCES); a family of its own
 R3 = "render-3d"      # train-only extra source (TRAIN_ONLY_SOURCES); a family of its own
+Z3 = "0ad-3d"         # train-only extra source (TRAIN_ONLY_SOURCES); a family of its own
 SOURCE_FAMILY = {E: "emoji", TW: "emoji", FL: "emoji", FF: "emoji", T: "tuxpaint", S: "sh3d",
                  OC: "openclipart", GC: "gcompris", SC: "scratch", A4: "art4apps", ZA: "0ad",
-                 F3: "fluent-3d", R3: "render-3d"}
+                 F3: "fluent-3d", R3: "render-3d", Z3: "0ad-3d"}
 
 # category -> list of (source, reference).  emoji: the code point sequence;
 # tuxpaint: path under /usr/share/tuxpaint/stamps; sh3d: exact item name
@@ -535,8 +546,11 @@ FLUENT3D_SOURCES: dict[str, list[tuple[str, str]]] = {
 # render-3d: "laptop/<n>", the n-th seeded render (render3d.render).  Renders of glmark2's cat mesh were
 # measured beside them and taken out (models/README.md, the render-3d A/B).
 RENDER3D_SOURCES: dict[str, list[tuple[str, str]]] = {"laptop": [(R3, f"laptop/{i}") for i in range(24)]}
+# 0ad-3d: "<category>/<n>", the n-th seeded render of the category's 0 A.D. meshes (zeroad3d.render)
+ZEROAD3D_SOURCES: dict[str, list[tuple[str, str]]] = {
+    cat: [(Z3, f"{cat}/{i}") for i in range(zeroad3d.RENDERS_PER_CATEGORY)] for cat in zeroad3d.MODELS}
 for _table in (GCOMPRIS_SOURCES, SCRATCH_SOURCES, ART4APPS_SOURCES, ZEROAD_SOURCES, FLUENT3D_SOURCES,
-               RENDER3D_SOURCES):
+               RENDER3D_SOURCES, ZEROAD3D_SOURCES):
     for _cat, _refs in _table.items():
         TRAIN_ONLY_SOURCES.setdefault(_cat, []).extend(_refs)
 
@@ -750,6 +764,12 @@ def load_render3d(ref: str) -> Image.Image | None:
     return None if img is None else _crop_and_fit(img)
 
 
+def load_zeroad3d(ref: str) -> Image.Image | None:
+    """ref: "<category>/<n>" (zeroad3d.render); None when the meshes are not installed."""
+    img = zeroad3d.render(ref, size=SPRITE_MAX)
+    return None if img is None else _crop_and_fit(img)
+
+
 def load_fluent(seq: str, style: str) -> Image.Image | None:
     name = emoji_name(seq)
     if name is None:
@@ -833,7 +853,7 @@ def _source_fingerprint() -> str:
     """Changes when this module, the curated table or an installed source changes."""
     import hashlib
     h = hashlib.sha1()
-    for module in ("sources.py", "render3d.py"):
+    for module in ("sources.py", "render3d.py", "zeroad3d.py"):
         with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), module), "rb") as f:
             h.update(f.read())
     import importlib.util
@@ -842,7 +862,7 @@ def _source_fingerprint() -> str:
     # the GCompris photos need OpenCV: installing it later must not leave a cache without them
     h.update(f"cv2:{importlib.util.find_spec('cv2') is not None};".encode())
     paths = [EMOJI_FONT, EMOJI_TEST, TUXPAINT_DIR, OPENCLIPART_DIR, GCOMPRIS_RCC_DIR, SCRATCH_DIR, ART4APPS_DIR,
-             ZEROAD_DIR, FLUENT3D_DIR,
+             ZEROAD_DIR, FLUENT3D_DIR, zeroad3d.MESH_DIR,
              os.path.join(TWEMOJI_DIR, "emoji.json"),
              os.path.join(FLUENT_DIR, "modern"), os.path.join(FLUENT_DIR, "flat")]
     if os.path.isdir(SH3D_DIR):
@@ -916,6 +936,8 @@ def _load_sprites_uncached(categories=None, verbose: bool = False) -> dict[str, 
                     imgs = [(ref, load_fluent3d(ref))]
                 elif source == R3:
                     imgs = [(ref, load_render3d(ref))]
+                elif source == Z3:
+                    imgs = [(ref, load_zeroad3d(ref))]
                 else:
                     raise ValueError(source)
             except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired, RccError) as exc:
