@@ -1,4 +1,5 @@
-"""Shaded renders of a 3-D laptop as sprite cut-outs (the train-only ``render-3d`` source).
+"""Shaded renders of 3-D meshes as sprite cut-outs: a parametric laptop (the train-only ``render-3d``
+source) and, through ``render_textured``, textured meshes (zeroad3d.py, the ``0ad-3d`` source).
 
 The held-out test split keeps the Sweet Home 3D laptop, a small textured 3-D render, and no other training
 source drew a laptop that way.  ``laptop_mesh`` builds one (base, keys, touchpad, a lid on its hinge, the
