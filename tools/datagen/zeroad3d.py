@@ -1,12 +1,13 @@
 """Textured renders of 0 A.D.'s animal meshes as sprite cut-outs (the train-only ``0ad-3d`` source).
 
 The held-out test split keeps Tux Paint's photos of a horse, a dog and a sheep; training had no photo-like
-picture of those three but GCompris's few cut-outs, and called the held-out photos "cow" (the Tux Paint
-cows are training pictures).  0 A.D. (apt 0ad-data, CC-BY-SA-3.0, Wildfire Games) ships its animals as
-skinned meshes with painted, photo-like skins: 8 horse meshes with 23 coats, mastiffs and a wolfhound,
-sheep, cattle, zebus, elephants, bears, zebras and giraffes.  ``MODELS`` pairs each mesh with the skins
-the game's own actor files (art/actors/fauna/*.xml and their variants) give it; every category gets the
-same number of renders, so the source does not make a 3-D skin a cue for one animal.
+picture of those three but GCompris's few cut-outs and one 0 A.D. portrait each, and the model called many
+of the held-out photos "cow" (the Tux Paint cows are training pictures).  0 A.D. (apt 0ad-data,
+CC-BY-SA-3.0, Wildfire Games) ships its animals as skinned meshes with painted, photo-like skins: 7 horse
+meshes (a pony among them) with 20 coats, a mastiff and a wolfhound, sheep, cattle, zebus, elephants,
+bears, zebras and giraffes.  ``MODELS`` pairs each mesh with the skins the game's own actor files
+(art/actors/fauna/*.xml and their variants) give it; every category gets the same number of renders, so
+the source does not make a 3-D skin a cue for one animal.
 
 A mesh file is 0 A.D.'s PMD (``read_pmd``): from version 3 on its vertices are stored in the bind pose,
 which for these animals is standing on four legs.  ``render`` draws one with render3d's z-buffer: a seeded
@@ -162,8 +163,8 @@ def render(ref: str, size: int = 112, mesh_dir: str | None = None) -> Image.Imag
             raise PmdError(f"{mesh_path}: {exc}") from None
     with Image.open(skin_path) as im:  # DXT-compressed DDS, decoded by Pillow
         texture = np.asarray(im.convert("RGB"), np.float32) / 255
-    # the meshes stand on y = 0 and face +z: yaw pi/2 shows the left side.  Mostly a side view, a
-    # quarter of them turned further toward the front or the back
+    # the meshes stand on y = 0, their length along z: yaw +-pi/2 shows one side or the other.  Mostly a
+    # side view, a quarter of them turned further toward the front or the back
     side = rng.choice([-1.0, 1.0]) * math.pi / 2
     yaw = side + (rng.uniform(-0.5, 0.5) if rng.random() < 0.75 else rng.uniform(-1.3, 1.3))
     pitch = rng.uniform(0.0, 0.45)  # from level to a little above
