@@ -27,6 +27,11 @@
    (`--feature-distill`). The training set of the epoch is `--data`'s train split, plus the train split of
    every `--train-data` directory: the shipped pruned file passed once over the training scenes of the
    original's last three legs, 60,000 scenes (models/README.md).
+
+The epoch is long (70-115 min at 2 threads over 80,000 scenes), so every `--save-every` batches the pruned
+model, its masks, the optimiser and the random states go to `<--checkpoint-out>.partial`; after a stop,
+the same command with `--resume` continues from there (the structured step is not redone) and ends with
+the same weights an uninterrupted run gives (tested). A partial prune is never overwritten by a fresh one.
 """
 import argparse
 import copy
@@ -261,7 +266,8 @@ def stats(model: Captioner) -> dict:
 def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr: float, batch: int,
                         limit: int, log, teacher: Captioner = None, distill: float = 0.0,
                         temperature: float = 2.0, aux_weight: float = 0.0, captions: str = "one",
-                        feature_distill: float = 0.0, extra_train: Sequence[str] = ()) -> float:
+                        feature_distill: float = 0.0, extra_train: Sequence[str] = (),
+                        resume: dict = None, save=None, save_every: int = 0, max_steps: int = 0) -> float:
     """One epoch of teacher forcing. With a teacher and distill > 0 the loss is
     (1 - distill) * cross-entropy + distill * T^2 * KL(teacher || student) at temperature T over the
     caption tokens (knowledge distillation from the unpruned model, same augmented images). With
@@ -275,7 +281,10 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
     training with --complete-weight prefers; "one": one caption per image, drawn as in training.
     extra_train: more dataset directories whose train splits join `data`'s in the epoch (in that order;
     `limit` applies to each).
-    Returns the mean cross-entropy per token."""
+    resume: the fine-tune state a `save` call was given (batch, optimiser, random states, loss sums; the
+    model already holds its weights); save(state): called every `save_every` batches; max_steps: stop
+    after that many batches of this run, as a killed run would (testing).
+    Returns the mean cross-entropy per token (None when max_steps stopped the epoch)."""
     from common import normalise
     from train import COLOUR_WORDS, augment, aux_loss, aux_targets, caption_table, is_complete, lr_at, sample_captions
     records, parts = [], []
@@ -327,8 +336,31 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
     opt = torch.optim.Adam(params, lr=lr)
     model.train()
     nb = math.ceil(N / batch)
-    tot, ntok, t0 = 0.0, 0, time.time()
-    for b in range(nb):
+    tot, ntok, t0, b0 = 0.0, 0, time.time(), 0
+    if resume is not None:
+        if resume["batches"] != nb:
+            raise ValueError(f"the partial prune was an epoch of {resume['batches']} batches, this one has {nb}")
+        opt.load_state_dict(resume["optimizer"])
+        if aux_head is not None:
+            aux_head.load_state_dict(resume["aux_head"])
+        gen.set_state(resume["gen"])
+        torch.set_rng_state(resume["torch_rng"])
+        tot, ntok, b0 = resume["tot"], resume["ntok"], resume["batch"]
+        log(f"fine-tune epoch resumed at batch {b0 + 1}/{nb}")
+
+    def state_before(b):
+        return {"batch": b, "batches": nb, "optimizer": opt.state_dict(), "gen": gen.get_state(),
+                "torch_rng": torch.get_rng_state(), "tot": tot, "ntok": ntok,
+                "aux_head": aux_head.state_dict() if aux_head is not None else None}
+
+    for b in range(b0, nb):
+        if max_steps and b - b0 == max_steps:
+            if save is not None:
+                save(state_before(b))
+            log(f"--max-steps reached: stopped before batch {b + 1}/{nb}")
+            return None
+        if save is not None and save_every and b > b0 and b % save_every == 0:
+            save(state_before(b))
         idx = perm[b * batch:(b + 1) * batch]
         tokens = table[choice_rows[b * batch:(b + 1) * batch]]
         tokens = tokens[:, :int((tokens != PAD).sum(1).max())]
@@ -364,7 +396,7 @@ def fine_tune_one_epoch(model: Captioner, masks, data: str, vocab: List[str], lr
         n = int((target != PAD).sum())
         tot, ntok = tot + float(ce) * n, ntok + n
         if b % 25 == 0 or b == nb - 1:
-            rate = (time.time() - t0) / (b + 1)
+            rate = (time.time() - t0) / (b - b0 + 1)
             log(f"fine-tune batch {b + 1}/{nb} loss {tot / ntok:.3f} ETA {rate * (nb - b - 1) / 60:.1f} min")
     model.eval()
     return tot / max(ntok, 1)
@@ -428,6 +460,12 @@ def main() -> None:
                     help="each conv layer loses the ratio of its own channels, or the ratio of all conv "
                          "channels goes by importance ranked across the layers (keep_counts)")
     ap.add_argument("--seed", type=int, default=0, help="seeds dropout (the data order has its own seed)")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue the fine-tune epoch from <--checkpoint-out>.partial (the same other flags)")
+    ap.add_argument("--save-every", type=int, default=200,
+                    help="batches between saves of <--checkpoint-out>.partial (0: none)")
+    ap.add_argument("--max-steps", type=int, default=0,
+                    help="stop after this many fine-tune batches, leaving the partial checkpoint (testing)")
     args = ap.parse_args()
     for root in [args.data] + args.train_data:  # before minutes of work, not after
         if not os.path.isfile(os.path.join(root, "train.jsonl")):
@@ -439,30 +477,57 @@ def main() -> None:
         print(time.strftime("%H:%M:%S"), msg, flush=True)
 
     from export import calibration_images, export_model
+    partial_path = args.checkpoint_out + ".partial"
+    # what must be the same for a partial prune to continue (the rest only changes where files go)
+    same = {k: getattr(args, k) for k in ("checkpoint", "data", "train_data", "ratio", "magnitude", "lr",
+                                          "batch", "limit", "aux_weight", "criterion", "importance_images",
+                                          "epoch_captions", "feature_distill", "distill", "allocation", "seed")}
+    partial = None
+    if os.path.exists(partial_path):
+        if not args.resume:
+            ap.error(f"{partial_path} holds a stopped prune: add --resume to continue it, or delete it to start "
+                     f"again")
+        partial = torch.load(partial_path, map_location="cpu")
+        if partial["args"] != same:
+            diff = sorted(k for k in same if partial["args"].get(k) != same[k])
+            ap.error(f"{partial_path} was started with other settings ({', '.join(diff)}): run it with those, "
+                     f"or delete it to start again")
+    elif args.resume:
+        log(f"--resume: no {partial_path}, starting fresh")
     ckpt = torch.load(args.checkpoint, map_location="cpu")
     original = Captioner(ModelConfig(**ckpt["config"]))
     original.load_state_dict(ckpt["model"])
     original.eval()
     before = stats(original)
     scores = None
-    if args.criterion == "taylor":
+    if partial is not None:
+        log(f"resuming {partial_path}: the structured and magnitude steps are not redone")
+    elif args.criterion == "taylor":
         n_images = min(args.importance_images, args.limit) if args.limit else args.importance_images
         scores = taylor_scores(original, importance_batches(args.data, ckpt["vocab"], original.cfg.image_size,
                                                             n_images, args.batch))
         log(f"Taylor importance from {n_images} training images")
-    pruned = structured_prune(original, args.ratio, scores, args.allocation)
+    if partial is not None:
+        pruned = Captioner(ModelConfig(**partial["config"]))
+        pruned.load_state_dict(partial["model"])
+        pruned.kept = partial["kept"]
+    else:
+        pruned = structured_prune(original, args.ratio, scores, args.allocation)
     o, n = original.cfg, pruned.cfg
     log(f"{args.allocation} allocation: conv channels {o.conv_channels} -> {n.conv_channels}; attention/embed/"
         f"decoder units {o.attention_dim}/{o.embed_dim}/{o.decoder_dim} -> {n.attention_dim}/{n.embed_dim}/"
         f"{n.decoder_dim}")
-    after_struct = stats(pruned)
+    after_struct = stats(pruned) if partial is None else partial["after_structured"]
     for what in ("parameters", "macs"):
         if after_struct[what] > (1.0 - args.ratio) * before[what]:
             log(f"warning: the pruned model keeps {after_struct[what] / before[what]:.1%} of the {what}, more "
                 f"than 1 - ratio; --allocation uniform keeps about (1 - ratio)^2 of both")
-    masks = magnitude_masks(pruned, args.magnitude)
-    apply_masks(pruned, masks)
-    after_mag = stats(pruned)
+    if partial is None:
+        masks = magnitude_masks(pruned, args.magnitude)
+        apply_masks(pruned, masks)
+        after_mag = stats(pruned)
+    else:
+        masks, after_mag = partial["masks"], partial["after_magnitude"]
     log(f"params {before['parameters']} -> {after_struct['parameters']} (structured) ; non-zero "
         f"{after_mag['nonzero_parameters']} after magnitude ; MACs {before['macs']} -> {after_struct['macs']}")
     teacher = None
@@ -470,10 +535,22 @@ def main() -> None:
         teacher = Captioner(ModelConfig(**ckpt["config"]))
         teacher.load_state_dict(ckpt["model"])
         teacher.eval()
+
+    def save_partial(state):
+        os.makedirs(os.path.dirname(os.path.abspath(partial_path)), exist_ok=True)
+        tmp = f"{partial_path}.{os.getpid()}.tmp"
+        torch.save(dict(state, model=pruned.state_dict(), config=pruned.cfg.to_dict(), kept=pruned.kept,
+                        masks=masks, after_structured=after_struct, after_magnitude=after_mag, args=same), tmp)
+        os.replace(tmp, partial_path)  # a kill while saving leaves the previous partial whole
+
     loss = fine_tune_one_epoch(pruned, masks, args.data, ckpt["vocab"], args.lr, args.batch, args.limit, log,
                                teacher=teacher, distill=args.distill, aux_weight=args.aux_weight,
                                captions=args.epoch_captions, feature_distill=args.feature_distill,
-                               extra_train=args.train_data)
+                               extra_train=args.train_data, resume=partial, save=save_partial,
+                               save_every=args.save_every, max_steps=args.max_steps)
+    if loss is None:
+        log(f"saved {partial_path}; the same command with --resume continues it")
+        return
     del pruned.kept  # bookkeeping of structured_prune, not part of the exported module
     final = stats(pruned)
     os.makedirs(os.path.dirname(args.checkpoint_out), exist_ok=True)
@@ -517,6 +594,8 @@ def main() -> None:
     r = report["ratios"]
     log(f"pruned/original: params {r['parameters']:.3f}, non-zero {r['nonzero_parameters']:.3f}, "
         f"MACs {r['macs']:.3f}; wrote {args.output} and pruning_report.json")
+    if os.path.exists(partial_path):
+        os.remove(partial_path)  # the epoch is done and written out
 
 
 if __name__ == "__main__":

@@ -109,6 +109,28 @@ def test_generate_train_resume_export_prune_evaluate(tmp_path):
     # the pruned file carries its own validation scores, not the original's
     assert pmeta["training"]["scores"] != fp32["training"].get("scores")
 
+    # a stopped prune resumes where it stopped (the structured step not redone) and ends with the weights
+    # of the uninterrupted run above; a fresh start never overwrites it
+    resumed = tmp_path / "pruned_r"
+    prune_r = [os.path.join(TOOLS, "prune.py"), str(best), "--data", str(data), "--limit", "64",
+               "--checkpoint-out", str(resumed / "pruned.pt"), "--output", str(resumed / "P.pt"),
+               "--original-file", str(model), "--criterion", "taylor", "--epoch-captions", "complete",
+               "--train-data", str(data), "--save-every", "2"]
+    out = run(prune_r + ["--max-steps", "3"])
+    assert "--max-steps reached: stopped before batch 4/" in out and (resumed / "pruned.pt.partial").exists()
+    assert not (resumed / "P.pt").exists()
+    for extra, why in (([], "add --resume"), (["--resume", "--lr", "1e-3"], "other settings (lr)")):
+        refused = subprocess.run([sys.executable, *prune_r, *extra], cwd=REPO, capture_output=True, text=True,
+                                 timeout=120)
+        assert refused.returncode == 2 and why in refused.stderr, refused.stderr
+    out = run(prune_r + ["--resume"])
+    assert "the structured and magnitude steps are not redone" in out and "Taylor importance" not in out
+    assert "fine-tune epoch resumed at batch 4/" in out
+    assert not (resumed / "pruned.pt.partial").exists() and (resumed / "P.pt").exists()
+    whole = torch.load(tmp_path / "pruned" / "pruned.pt", map_location="cpu")["model"]
+    again = torch.load(resumed / "pruned.pt", map_location="cpu")["model"]
+    assert whole.keys() == again.keys() and all(torch.equal(whole[k], again[k]) for k in whole)
+
     result = tmp_path / "eval.json"
     run([os.path.join(TOOLS, "evaluate.py"), str(model), "--data", str(data), "--split", "test", "--beam", "2",
          "--out", str(result)])
