@@ -34,6 +34,8 @@ _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 MESH_DIR = os.environ.get("EDGECAP_0AD_MESH_DIR", os.path.join(_REPO, "data", "0ad", "meshes"))
 
 # category -> [(mesh under art/meshes without .dae, [skins under art/textures/skins])], from the actors
+_COW_SKINS = ["skeletal/animal_cattle_beige.png", "skeletal/animal_cattle_black_and_white.png",
+              "skeletal/animal_zebu_white_and_brown.png"]
 _HORSE_COATS = ["bay_01", "bay_02", "beige", "black", "brown", "cherrybay", "gray", "halflinger", "tan", "white"]
 MODELS: dict[str, list[tuple[str, list[str]]]] = {
     "horse": [
@@ -61,10 +63,8 @@ MODELS: dict[str, list[tuple[str, list[str]]]] = {
         ("gaia/temp_sheep2", ["skeletal/animal_sheep_no_player_color_a.dds"]),
     ],
     "cow": [
-        ("skeletal/cattle_female_a", ["skeletal/animal_cattle_beige.png", "skeletal/animal_cattle_black_and_white.png",
-                                      "skeletal/animal_zebu_white_and_brown.png"]),
-        ("skeletal/cattle_female_b", ["skeletal/animal_cattle_beige.png", "skeletal/animal_cattle_black_and_white.png",
-                                      "skeletal/animal_zebu_white_and_brown.png"]),
+        ("skeletal/cattle_female_a", _COW_SKINS),
+        ("skeletal/cattle_female_b", _COW_SKINS),
         ("skeletal/bull_a", ["skeletal/animal_cattle_black.png"]),
         ("skeletal/bull_b", ["skeletal/animal_cattle_black.png"]),
         ("skeletal/zebu", [f"skeletal/animal_zebu{c}.png" for c in (
