@@ -6,6 +6,8 @@
 #   tools/measure_models.sh                      # the committed files; accuracy + INT8 agreement + timing
 #   TIMING=0 tools/measure_models.sh             # accuracy and agreement only (a busy machine)
 #   SUMMARY_ONLY=1 OUT=runs/measure tools/measure_models.sh   # only rewrite summary.md from $OUT
+#   ACCURACY=0 OUT=runs/measure tools/measure_models.sh       # timing only, on a quiet machine, into an $OUT
+#                                                              # whose accuracy a TIMING=0 run already measured
 #   MODELS_DIR=runs/cand PRUNED_DIR=runs/cand OUT=runs/measure_cand TIMING=0 tools/measure_models.sh
 #
 # What it runs (each command is also named in the docs next to the figure it gives):
@@ -38,6 +40,7 @@ OUT="${OUT:-runs/measure}"
 BENCH_OUT="${BENCH_OUT:-$OUT/bench}"
 TIMING="${TIMING:-1}"
 SUMMARY_ONLY="${SUMMARY_ONLY:-0}"
+ACCURACY="${ACCURACY:-1}"
 THREADS="${THREADS:-2}"  # for accuracy only; timing is always 1 thread
 
 ORIG="$MODELS_DIR/lightweight_captioning_model.pt"
@@ -54,6 +57,13 @@ done
 mkdir -p "$OUT/eval" "$OUT/agreement"
 stamp() { echo "[$(date -u +%H:%M:%S)] $*"; }
 
+if [ "$ACCURACY" != 1 ]; then
+    [ "$TIMING" = 1 ] || die "ACCURACY=0 with TIMING=0 measures nothing (SUMMARY_ONLY=1 rewrites the summary)"
+    for n in original original.int8 pruned pruned.int8; do
+        [ -f "$OUT/eval/${n}_test.json" ] || die "ACCURACY=0 needs $OUT/eval/${n}_test.json from a TIMING=0 run into the same OUT"
+    done
+fi
+
 if [ "$SUMMARY_ONLY" != 1 ]; then
 
 # name file pairs: original, original.int8, pruned, pruned.int8
@@ -61,6 +71,7 @@ declare -A FILE=([original]="$ORIG" [original.int8]="${ORIG%.pt}.int8.pt"
                  [pruned]="$PRUNED" [pruned.int8]="${PRUNED%.pt}.int8.pt")
 NAMES=(original original.int8 pruned pruned.int8)
 
+if [ "$ACCURACY" = 1 ]; then
 stamp "accuracy ($DATA test with beam 3, $CHECK test, $DATA val for FP32)"
 for n in "${NAMES[@]}"; do
     "$PY" tools/evaluate.py "${FILE[$n]}" --data "$DATA" --split test --beam 3 --threads "$THREADS" \
@@ -82,6 +93,7 @@ for n in original pruned; do
         done
     done
 done
+fi  # ACCURACY
 
 if [ "$TIMING" = 1 ]; then
     stamp "timing: Python TorchScript latency (1 thread)"
