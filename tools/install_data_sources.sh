@@ -64,13 +64,17 @@ fetch_npm @lobehub/fluent-emoji-3d@1.1.0 fluent-emoji-3d assets README.md packag
 
 # The 0 A.D. animal portraits and animal meshes (the train-only `0ad` and `0ad-3d` sources; optional:
 # the generator skips a missing source).  0ad-data is a 1.4 GB package of which the generator reads 15
-# small pictures and 69 meshes and skins (9 MB), so it is downloaded, not installed, and only those are
+# small pictures and 85 meshes and skins (10 MB), so it is downloaded, not installed, and only those are
 # kept, in the git-ignored data/0ad/portraits and data/0ad/meshes (the download and the 3.3 GB archive
 # inside it go again).  EDGECAP_NO_0AD=1 skips this step.
 fetch_0ad() {
     portraits="$REPO/data/0ad/portraits"
     meshes="$REPO/data/0ad/meshes"
-    if [ -e "$portraits/.complete" ] && [ -e "$meshes/.complete" ]; then
+    # the meshes' .complete holds the signature of the member list they were unpacked for, so an install
+    # made before zeroad3d.MODELS grew is unpacked again
+    meshes_sig="$(cd "$REPO/tools/datagen" && /usr/bin/python3 zeroad3d.py signature)"
+    meshes_done() { [ "$(cat "$meshes/.complete" 2>/dev/null)" = "$meshes_sig" ]; }
+    if [ -e "$portraits/.complete" ] && meshes_done; then
         echo "0ad portraits and meshes already unpacked"
         return 0
     fi
@@ -120,12 +124,12 @@ PY
             rm -rf "$portraits"
         fi
     fi
-    if [ ! -e "$meshes/.complete" ]; then
+    if ! meshes_done; then
         rm -rf "$meshes"
         if mkdir -p "$meshes" &&
            (cd "$REPO/tools/datagen" && /usr/bin/python3 zeroad3d.py extract "$tmp/$zip_member" "$meshes") &&
            cp "$tmp/COPYRIGHT" "$meshes/COPYRIGHT"; then
-            touch "$meshes/.complete"
+            echo "$meshes_sig" > "$meshes/.complete"
         else
             echo "unpacking the 0 A.D. meshes failed: skipping them" >&2
             rm -rf "$meshes"

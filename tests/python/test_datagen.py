@@ -674,3 +674,58 @@ def test_0ad_3d_gives_every_category_the_same_number_of_installed_renders():
             assert 0.8 * sources.SPRITE_MAX <= max(img.size) <= sources.SPRITE_MAX, (ref, img.size)
             alpha = np.asarray(img)[:, :, 3]
             assert (alpha < 25).mean() > 0.05 and (alpha > 230).mean() > 0.2, ref
+
+
+def test_0ad_3d_coats_keep_the_skins_light_and_shade_in_new_colours():
+    import zeroad3d
+    ramp = np.repeat(np.linspace(0, 1, 64, dtype=np.float32)[None, :, None], 8, 0) * np.array([1.0, 0.6, 0.2], np.float32)
+    for coat in ("grey", "ginger", "black", "white"):
+        out = zeroad3d.recolour(ramp, coat)
+        lum = out.mean(2)[0]
+        assert out.shape == ramp.shape and (np.diff(lum) >= -1e-6).all() and lum[-1] > lum[0], coat
+    grey = zeroad3d.recolour(ramp, "grey")
+    assert np.ptp(grey, axis=2).max() < 0.06  # neutral, whatever the skin's hue
+    ginger = zeroad3d.recolour(ramp, "ginger")
+    assert (ginger[..., 0] > ginger[..., 1]).all() and (ginger[..., 1] > ginger[..., 2]).all()
+    assert zeroad3d.recolour(ramp, "black").max() < zeroad3d.recolour(ramp, "white").min()
+    flat = np.full((60, 60, 3), 0.5, np.float32)
+    pie = zeroad3d.recolour(flat, "piebald")
+    assert np.array_equal(pie, zeroad3d.recolour(flat, "piebald"))  # the patches are fixed
+    assert 0.25 < (pie.mean(2) < 0.3).mean() < 0.4 and (pie.mean(2) > 0.6).mean() > 0.6
+    with pytest.raises(ValueError, match="no coat 'tartan'"):
+        zeroad3d.recolour(flat, "tartan")
+    assert zeroad3d.skin_member("skeletal/animal_tiger.png#grey") == zeroad3d.skin_member("skeletal/animal_tiger.png")
+
+
+def test_0ad_3d_house_cat_shortens_the_legs_enlarges_the_head_and_hangs_the_tail(monkeypatch):
+    import zeroad3d
+    monkeypatch.setattr(zeroad3d, "CAT_SHAPE", {"m": (-2.0, 1.0, 2.0)})
+    v = np.array([[0, 0, 0], [0, 0.5, 0], [0, 2.0, 0],          # foot, leg, back
+                  [0, 2.0, -2.0], [0, 2.5, -3.0], [0, 1.5, -3.0],  # neck, head top, chin
+                  [0, 2.0, 2.0], [0, 2.0, 3.0], [0.05, 2.0, 3.0]], np.float32)  # tail root, tip, tip's side
+    c = zeroad3d.house_cat(v, "m")
+    assert c[0, 1] == 0 and np.isclose(c[1, 1], 0.3)        # feet on the ground, legs 0.6 as long
+    assert np.isclose(c[2, 1], 1.6) and np.isclose(c[3, 1], 1.6)  # the body and neck only lowered
+    assert np.isclose(c[4, 1] - c[5, 1], 1.35 * 1.0)          # the head 1.35 times as tall
+    assert c[4, 2] < -3.0                                     # and as long, away from the neck
+    assert np.isclose(c[6, 1], 1.6) and c[7, 1] < c[6, 1] - 0.2  # the tail leaves level and hangs
+    assert np.isclose(c[8, 0] - c[7, 0], 0.1)                 # twice as thick
+    assert np.array_equal(v[1], [0, 0.5, 0])                  # the mesh given is not changed
+
+
+def test_0ad_3d_coat_and_flight_reach_the_render(tmp_path, monkeypatch):
+    zeroad3d = _mesh_dir(tmp_path, monkeypatch, colour=(90, 160, 40))
+    monkeypatch.setattr(zeroad3d, "MODELS", {"cat": [("skeletal/box", ["skeletal/skin.png#ginger"])]})
+    px = np.asarray(zeroad3d.render("cat/1", mesh_dir=str(tmp_path))).astype(int)
+    solid = px[px[:, :, 3] > 250][:, :3]
+    assert len(solid) and (solid[:, 0] > solid[:, 1]).all() and (solid[:, 1] > solid[:, 2]).all()  # ginger, not green
+    # a flat plate, level like spread wings: edge-on from the side, broad from above or below in flight
+    plate, f = __import__("render3d")._box(-1.0, 1.0, 0.0, 0.02, -1.0, 1.0)
+    (tmp_path / zeroad3d.mesh_member("skeletal/box")).write_bytes(
+        _pmd(plate, np.zeros((len(plate), 2)), f.tolist(), normals=[[0, 1, 0]] * len(plate)))
+    monkeypatch.setattr(zeroad3d, "MODELS", {"bird": [("skeletal/box", ["skeletal/skin.png"])]})
+    def cover(flying):
+        monkeypatch.setattr(zeroad3d, "FLYING", {"skeletal/box"} if flying else set())
+        return np.mean([(np.asarray(zeroad3d.render(f"bird/{i}", mesh_dir=str(tmp_path)))[:, :, 3] > 128).mean()
+                        for i in range(6)])
+    assert cover(True) > 2 * cover(False)

@@ -30,7 +30,7 @@ import splits  # noqa: E402
 from backgrounds import photo_textures  # noqa: E402
 from scene import generate_scene  # noqa: E402
 
-GENERATOR_VERSION = "1.11.0"
+GENERATOR_VERSION = "1.12.0"
 SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 
 _plans = None  # set by load_plans in the parent before forking; workers inherit it

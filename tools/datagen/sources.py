@@ -65,10 +65,12 @@ model a lie.  Sources (see samples/README.md for licences):
                0ad-data, CC-BY-SA-3.0, Wildfire Games), TRAIN ONLY
                (--extra-sources 0ad-3d): 24 each of horses, dogs, sheep, cattle,
                elephants, bears, zebras and giraffes, standing, seen mostly from
-               the side, in the skins the game gives each mesh
-               (``ZEROAD3D_SOURCES``): painted, photo-like coats on 3-D bodies,
-               where the held-out test split keeps Tux Paint's photos of a horse,
-               a dog and a sheep.  tools/install_data_sources.sh unpacks the 69
+               the side, in the skins the game gives each mesh, of birds (three
+               in flight), and of cats (the lioness and tiger made house-cat
+               shaped, in house-cat coats) (``ZEROAD3D_SOURCES``): painted,
+               photo-like coats on 3-D bodies, where the held-out test split
+               keeps Tux Paint's photos of a horse, a dog and a sheep and Sweet
+               Home 3D's cats.  tools/install_data_sources.sh unpacks the 85
                meshes and skins into data/0ad/meshes/.
 
 Categories and their sources (``CATEGORY_SOURCES`` is the authority; "4 emoji
