@@ -200,7 +200,8 @@ def _pairs(category: str) -> list[tuple[str, str]]:
 
 def house_cat(v: np.ndarray, mesh: str) -> np.ndarray:
     """A big cat's vertices in a house cat's proportions: legs 0.6 as long, the head 1.35 times as large
-    (blended in over the neck so the mesh stays closed), a straight tail twice as thick and curving down."""
+    (blended in over the neck so the mesh stays closed), a straight tail twice as thick and curving down.
+    The normals are kept: scaling the head keeps them, and the legs' sides, upright, barely turn."""
     neck_z, belly, tail_z = CAT_SHAPE[mesh]
     v = v.copy()
     if tail_z is not None:
