@@ -59,10 +59,8 @@ stamp() { echo "[$(date -u +%H:%M:%S)] $*"; }
 
 if [ "$ACCURACY" != 1 ] && [ "$SUMMARY_ONLY" != 1 ]; then
     [ "$TIMING" = 1 ] || die "ACCURACY=0 with TIMING=0 measures nothing (SUMMARY_ONLY=1 rewrites the summary)"
-    for n in original original.int8 pruned pruned.int8; do
-        [ -f "$OUT/eval/${n}_test.json" ] || die "ACCURACY=0 needs $OUT/eval/${n}_test.json from a TIMING=0 run into the same OUT"
-    done
-    for f in "$OUT"/agreement/{original,pruned}_b{1,3}_native{0,1}.tsv; do
+    for f in "$OUT"/eval/{original,original.int8,pruned,pruned.int8}_test.json \
+             "$OUT"/agreement/{original,pruned}_b{1,3}_native{0,1}.tsv; do
         [ -f "$f" ] || die "ACCURACY=0 needs $f from a TIMING=0 run into the same OUT"
     done
 fi

@@ -499,35 +499,32 @@ def main() -> None:
     original.load_state_dict(ckpt["model"])
     original.eval()
     before = stats(original)
-    scores = None
-    if partial is not None:
+    if partial is not None:  # the structured and magnitude steps' results, as the stopped run left them
         log(f"resuming {partial_path}: the structured and magnitude steps are not redone")
-    elif args.criterion == "taylor":
-        n_images = min(args.importance_images, args.limit) if args.limit else args.importance_images
-        scores = taylor_scores(original, importance_batches(args.data, ckpt["vocab"], original.cfg.image_size,
-                                                            n_images, args.batch))
-        log(f"Taylor importance from {n_images} training images")
-    if partial is not None:
         pruned = Captioner(ModelConfig(**partial["config"]))
         pruned.load_state_dict(partial["model"])
         pruned.kept = partial["kept"]
+        after_struct, masks, after_mag = partial["after_structured"], partial["masks"], partial["after_magnitude"]
     else:
+        scores = None
+        if args.criterion == "taylor":
+            n_images = min(args.importance_images, args.limit) if args.limit else args.importance_images
+            scores = taylor_scores(original, importance_batches(args.data, ckpt["vocab"], original.cfg.image_size,
+                                                                n_images, args.batch))
+            log(f"Taylor importance from {n_images} training images")
         pruned = structured_prune(original, args.ratio, scores, args.allocation)
+        after_struct = stats(pruned)
+        masks = magnitude_masks(pruned, args.magnitude)
+        apply_masks(pruned, masks)
+        after_mag = stats(pruned)
     o, n = original.cfg, pruned.cfg
     log(f"{args.allocation} allocation: conv channels {o.conv_channels} -> {n.conv_channels}; attention/embed/"
         f"decoder units {o.attention_dim}/{o.embed_dim}/{o.decoder_dim} -> {n.attention_dim}/{n.embed_dim}/"
         f"{n.decoder_dim}")
-    after_struct = stats(pruned) if partial is None else partial["after_structured"]
     for what in ("parameters", "macs"):
         if after_struct[what] > (1.0 - args.ratio) * before[what]:
             log(f"warning: the pruned model keeps {after_struct[what] / before[what]:.1%} of the {what}, more "
                 f"than 1 - ratio; --allocation uniform keeps about (1 - ratio)^2 of both")
-    if partial is None:
-        masks = magnitude_masks(pruned, args.magnitude)
-        apply_masks(pruned, masks)
-        after_mag = stats(pruned)
-    else:
-        masks, after_mag = partial["masks"], partial["after_magnitude"]
     log(f"params {before['parameters']} -> {after_struct['parameters']} (structured) ; non-zero "
         f"{after_mag['nonzero_parameters']} after magnitude ; MACs {before['macs']} -> {after_struct['macs']}")
     teacher = None
